@@ -1,0 +1,88 @@
+// One epoll event loop per thread. Everything a connection does happens on the
+// loop that accepted it, so the hot path takes no locks.
+//
+// Handlers are registered by pointer (epoll_event.data.ptr); a handler must
+// stay alive until the loop is past the current batch of events, which
+// defer_delete() guarantees.
+#pragma once
+
+#include <sys/epoll.h>
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <vector>
+
+#include "net/fd.h"
+#include "net/timer_wheel.h"
+
+namespace ferry::net {
+
+class IoHandler {
+ public:
+  virtual void on_io(uint32_t events) = 0;
+
+ protected:
+  ~IoHandler() = default;
+};
+
+// Objects whose deletion must wait until the current event batch is done.
+class Deferred {
+ public:
+  virtual ~Deferred() = default;
+};
+
+class EventLoop {
+ public:
+  EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+  ~EventLoop();
+
+  // epoll registration. Return false with errno set on failure.
+  bool add(int fd, uint32_t events, IoHandler* handler);
+  bool modify(int fd, uint32_t events, IoHandler* handler);
+  void remove(int fd);
+
+  // Runs until stop(); returns after the batch in progress.
+  void run();
+  // Runs one iteration, waiting at most `max_wait_ms` (tests, tools).
+  void run_once(int max_wait_ms);
+  void stop();  // any thread
+
+  // Runs `fn` on this loop's thread, soon. Any thread.
+  void post(std::function<void()> fn);
+
+  // Deletes `obj` after the current batch of events. Loop thread only.
+  void defer_delete(Deferred* obj) { graveyard_.push_back(obj); }
+
+  // Monotonic milliseconds, read once per iteration.
+  uint64_t now_ms() const { return now_ms_; }
+  void update_now();
+
+  TimerWheel& timers() { return timers_; }
+  void schedule(Timer& t, uint64_t due_ms, TimerHandler* h) { timers_.schedule(t, due_ms, h); }
+  void schedule_in(Timer& t, uint64_t delay_ms, TimerHandler* h) {
+    timers_.schedule(t, now_ms_ + delay_ms, h);
+  }
+
+  bool stopping() const { return stop_requested_; }
+
+ private:
+  void drain_posted();
+  void bury();
+
+  Fd epoll_;
+  Fd wake_fd_;  // eventfd: post() and stop() from other threads
+  uint64_t now_ms_ = 0;
+  TimerWheel timers_;
+  std::vector<Deferred*> graveyard_;
+  std::mutex posted_mu_;
+  std::vector<std::function<void()>> posted_;
+  bool stop_requested_ = false;
+  std::vector<epoll_event> events_;
+};
+
+uint64_t monotonic_ms();
+
+}  // namespace ferry::net
