@@ -23,6 +23,7 @@ enum class ShareLink : uint8_t { none, whatsapp, ferry };
 struct StatsConfig {
   bool enabled = true;
   net::HostPort listen{"127.0.0.1", 8199};
+  bool operator==(const StatsConfig&) const = default;
 };
 
 struct LimitsConfig {
@@ -32,6 +33,7 @@ struct LimitsConfig {
   Millis fin_timeout{1'000};         // after one side closed its half
   uint32_t per_ip_connections = 0;   // 0 = unlimited
   uint32_t per_ip_new_per_second = 0;
+  bool operator==(const LimitsConfig&) const = default;
 };
 
 struct TlsConfig {
@@ -40,6 +42,7 @@ struct TlsConfig {
   KeyType key_type = KeyType::ecdsa_p256;  // for the generated certificate
   std::vector<std::string> san_dns;
   std::vector<std::string> san_ip;
+  bool operator==(const TlsConfig&) const = default;
 };
 
 struct ListenerConfig {
@@ -50,6 +53,12 @@ struct ListenerConfig {
   std::string upstream;
   uint32_t max_connections = 0;  // 0 = only the global cap
   int line = 0;                  // where it was defined, for messages
+
+  // Same settings; `line` is bookkeeping and not compared.
+  bool operator==(const ListenerConfig& o) const {
+    return name == o.name && listen == o.listen && tls == o.tls && accept_proxy == o.accept_proxy &&
+           upstream == o.upstream && max_connections == o.max_connections;
+  }
 };
 
 struct UpstreamConfig {
@@ -57,7 +66,8 @@ struct UpstreamConfig {
   std::vector<net::HostPort> servers;  // the allow-list: nothing else is ever dialled
   ProxyHeader send_proxy = ProxyHeader::none;
   Millis health_check_interval{60'000};  // 0 = no health checks
-  Millis resolve_interval{60'000};       // DNS refresh for hostnames
+  Millis resolve_interval{60'000};       // DNS refresh for hostnames; 0 = resolve once
+  bool operator==(const UpstreamConfig&) const = default;
 };
 
 struct Config {
@@ -75,6 +85,16 @@ struct Config {
   TlsConfig tls;
   std::vector<ListenerConfig> listeners;
   std::map<std::string, UpstreamConfig> upstreams;
+
+  // Same settings; `source` (where it came from) is not compared, so a
+  // rendered and re-parsed config equals the original.
+  bool operator==(const Config& o) const {
+    return max_connections == o.max_connections && public_host == o.public_host &&
+           share_link == o.share_link && drain_timeout == o.drain_timeout &&
+           log_client_addresses == o.log_client_addresses && log_level == o.log_level &&
+           workers == o.workers && user == o.user && stats == o.stats && limits == o.limits &&
+           tls == o.tls && listeners == o.listeners && upstreams == o.upstreams;
+  }
 };
 
 struct ConfigError {
@@ -83,11 +103,15 @@ struct ConfigError {
   int column = 0;
   std::string key;  // dotted path, e.g. "listener[2].upstream", "upstream.chat.servers[0]"
   std::string message;
-  // "FILE:LINE:COLUMN: KEY: MESSAGE"
+  // "FILE:LINE:COLUMN: KEY: MESSAGE"; without a place "FILE: KEY: MESSAGE",
+  // without a key "FILE:LINE:COLUMN: MESSAGE".
   std::string to_string() const;
 };
 
 using ConfigResult = std::variant<Config, ConfigError>;
+
+// A config file is small; anything larger is refused unread.
+inline constexpr size_t kMaxConfigBytes = 1 << 20;
 
 // Parses and validates. `source` names the text in errors (a path, or
 // "profile:whatsapp"). Unknown keys, wrong types, unknown upstreams, duplicate

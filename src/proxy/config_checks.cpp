@@ -1,0 +1,100 @@
+#include "proxy/config_checks.h"
+
+#include <algorithm>
+
+#include "proxy/config_text.h"
+
+namespace ferry::proxy::checks {
+namespace {
+
+bool is_wildcard(const net::SocketAddress& a) {
+  std::string_view bytes = a.ip_bytes();
+  return !bytes.empty() && std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == 0; });
+}
+
+ConfigError error_at(const Config& config, Place p, std::string key, std::string message) {
+  return ConfigError{config.source, p.line, p.column, std::move(key), std::move(message)};
+}
+
+std::string listener_key(size_t i, std::string_view field) {
+  return text::join(text::index("listener", i), field);
+}
+
+std::string upstream_list(const Config& config) {
+  std::string out;
+  for (const auto& [name, upstream] : config.upstreams) {
+    if (!out.empty()) out += ", ";
+    out += name;
+  }
+  return out.empty() ? "none" : out;
+}
+
+std::string where(Place p) {
+  return p.line > 0 ? " (line " + std::to_string(p.line) + ")" : std::string();
+}
+
+}  // namespace
+
+bool listen_addresses_overlap(const net::HostPort& a, const net::HostPort& b) {
+  if (a.port != b.port) return false;
+  auto sa = net::SocketAddress::from_host_port(a);
+  auto sb = net::SocketAddress::from_host_port(b);
+  if (!sa || !sb) return a.host == b.host;
+  net::SocketAddress x = sa->unmapped(), y = sb->unmapped();
+  if (x == y) return true;
+  // A dual-stack [::] socket takes every address on its port, IPv4 included.
+  if ((x.is_v6() && is_wildcard(x)) || (y.is_v6() && is_wildcard(y))) return true;
+  // 0.0.0.0 takes every IPv4 address on its port.
+  return (x.is_v4() && is_wildcard(x) && y.is_v4()) || (y.is_v4() && is_wildcard(y) && x.is_v4());
+}
+
+std::optional<ConfigError> check_cross_references(const Config& config,
+                                                  const ConfigPlaces& places) {
+  if (config.listeners.empty()) {
+    return error_at(config, {}, "listener", "no listeners: add at least one [[listener]]");
+  }
+  const auto& ls = config.listeners;
+  for (size_t i = 0; i < ls.size(); ++i) {
+    const ListenerPlaces& p = places.listeners.at(i);
+    for (size_t j = 0; j < i; ++j) {
+      if (ls[j].name == ls[i].name) {
+        return error_at(config, p.name, listener_key(i, "name"),
+                        "listener name " + text::quote(ls[i].name) +
+                            " is already used by listener[" + std::to_string(j) + "]" +
+                            where(places.listeners.at(j).table) +
+                            "; names must be unique (they label metrics)");
+      }
+    }
+    if (!config.upstreams.contains(ls[i].upstream)) {
+      return error_at(config, p.upstream, listener_key(i, "upstream"),
+                      "no upstream named " + text::quote(ls[i].upstream) +
+                          " (defined: " + upstream_list(config) + ")");
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (listen_addresses_overlap(ls[j].listen, ls[i].listen)) {
+        std::string how = ls[j].listen == ls[i].listen ? "is the same as" : "overlaps";
+        return error_at(config, p.listen, listener_key(i, "listen"),
+                        ls[i].listen.to_string() + " " + how + " " + ls[j].listen.to_string() +
+                            " of listener[" + std::to_string(j) + "]" +
+                            where(places.listeners.at(j).table) +
+                            " (a wildcard address takes its whole family; [::] takes IPv4 too)");
+      }
+    }
+  }
+  if (config.stats.enabled) {
+    for (size_t i = 0; i < ls.size(); ++i) {
+      if (!listen_addresses_overlap(config.stats.listen, ls[i].listen)) continue;
+      std::string message = "the stats address " + config.stats.listen.to_string() + " overlaps " +
+                            ls[i].listen.to_string() + " of listener[" + std::to_string(i) + "]";
+      if (places.stats_listen.line > 0) {
+        return error_at(config, places.stats_listen, "stats.listen",
+                        message + where(places.listeners.at(i).table));
+      }
+      return error_at(config, places.listeners.at(i).listen, listener_key(i, "listen"),
+                      message + "; move the stats page with [stats] listen = \"...\"");
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace ferry::proxy::checks

@@ -1,0 +1,134 @@
+#include "proxy/config_values.h"
+
+#include <arpa/inet.h>
+
+namespace ferry::proxy::values {
+namespace {
+
+bool is_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+template <typename Pred>
+bool all_of(std::string_view text, Pred pred) {
+  for (char c : text) {
+    if (!pred(c)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string_view proxy_header_name(ProxyHeader v) {
+  switch (v) {
+    case ProxyHeader::none:
+      return "none";
+    case ProxyHeader::v1:
+      return "v1";
+    case ProxyHeader::v2:
+      return "v2";
+  }
+  return "none";
+}
+
+std::string_view key_type_name(KeyType v) {
+  switch (v) {
+    case KeyType::ecdsa_p256:
+      return "ecdsa-p256";
+    case KeyType::rsa_2048:
+      return "rsa-2048";
+    case KeyType::rsa_4096:
+      return "rsa-4096";
+  }
+  return "ecdsa-p256";
+}
+
+std::string_view share_link_name(ShareLink v) {
+  switch (v) {
+    case ShareLink::none:
+      return "none";
+    case ShareLink::whatsapp:
+      return "whatsapp";
+    case ShareLink::ferry:
+      return "ferry";
+  }
+  return "none";
+}
+
+std::optional<ProxyHeader> parse_proxy_header(std::string_view text) {
+  for (auto v : {ProxyHeader::none, ProxyHeader::v1, ProxyHeader::v2}) {
+    if (text == proxy_header_name(v)) return v;
+  }
+  return std::nullopt;
+}
+
+std::optional<KeyType> parse_key_type(std::string_view text) {
+  for (auto v : {KeyType::ecdsa_p256, KeyType::rsa_2048, KeyType::rsa_4096}) {
+    if (text == key_type_name(v)) return v;
+  }
+  return std::nullopt;
+}
+
+std::optional<ShareLink> parse_share_link(std::string_view text) {
+  for (auto v : {ShareLink::none, ShareLink::whatsapp, ShareLink::ferry}) {
+    if (text == share_link_name(v)) return v;
+  }
+  return std::nullopt;
+}
+
+bool is_log_level(std::string_view text) {
+  return text == "debug" || text == "info" || text == "warn" || text == "error";
+}
+
+bool is_ip_literal(std::string_view text) {
+  if (text.empty() || text.size() > INET6_ADDRSTRLEN) return false;
+  std::string s(text);
+  unsigned char buf[sizeof(in6_addr)];
+  return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
+}
+
+bool is_dns_name(std::string_view text, bool allow_wildcard) {
+  if (allow_wildcard && text.starts_with("*.")) text.remove_prefix(2);
+  if (text.empty() || text.size() > 253) return false;
+  std::string_view last;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t dot = text.find('.', start);
+    if (dot == std::string_view::npos) dot = text.size();
+    std::string_view label = text.substr(start, dot - start);
+    if (label.empty() || label.size() > 63) return false;
+    if (label.front() == '-' || label.back() == '-') return false;
+    if (!all_of(label, [](char c) { return is_alnum(c) || c == '-' || c == '_'; })) return false;
+    last = label;
+    start = dot + 1;
+  }
+  return !all_of(last, is_digit);
+}
+
+bool is_upstream_name(std::string_view text) {
+  return !text.empty() && text.size() <= 64 &&
+         all_of(text, [](char c) { return is_alnum(c) || c == '_' || c == '-'; });
+}
+
+bool is_listener_name(std::string_view text) {
+  return !text.empty() && text.size() <= 128 && all_of(text, [](char c) {
+    return is_alnum(c) || c == '_' || c == '-' || c == '.' || c == ':' || c == '[' || c == ']';
+  });
+}
+
+bool is_user_name(std::string_view text) {
+  return !text.empty() && text.size() <= 32 && text.front() != '-' &&
+         all_of(text, [](char c) { return is_alnum(c) || c == '_' || c == '-' || c == '.'; });
+}
+
+bool has_no_control_chars(std::string_view text) {
+  return all_of(text, [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u >= 0x20 && u != 0x7f;
+  });
+}
+
+}  // namespace ferry::proxy::values
