@@ -19,6 +19,18 @@ namespace ferry::net::proxy_protocol {
 // 16 + 65535, but nothing we accept from needs more than a few TLVs.
 inline constexpr size_t kMaxHeaderSize = 1024;
 inline constexpr size_t kMaxV1Size = 107;
+// More TLVs than this in one header is refused: a real sender puts a handful,
+// and it bounds what one header can make us allocate.
+inline constexpr size_t kMaxTlvs = 64;
+
+// TLV types from the spec (section 2.2).
+inline constexpr uint8_t kTlvAlpn = 0x01;
+inline constexpr uint8_t kTlvAuthority = 0x02;
+inline constexpr uint8_t kTlvCrc32c = 0x03;
+inline constexpr uint8_t kTlvNoop = 0x04;
+inline constexpr uint8_t kTlvUniqueId = 0x05;
+inline constexpr uint8_t kTlvSsl = 0x20;
+inline constexpr uint8_t kTlvNetns = 0x30;
 
 struct Tlv {
   uint8_t type = 0;
@@ -26,11 +38,14 @@ struct Tlv {
 };
 
 struct Header {
-  int version = 0;     // 1 or 2
-  bool local = false;  // v1 "UNKNOWN" or v2 LOCAL: keep the connection's own addresses
+  int version = 0;  // 1 or 2
+  // v1 "UNKNOWN", v2 LOCAL, or v2 PROXY for a family we do not relay (UNSPEC,
+  // UNIX, DGRAM): no usable address, keep the connection's own addresses.
+  bool local = false;
   std::optional<SocketAddress> source;       // the real client
   std::optional<SocketAddress> destination;  // the address it connected to
-  std::vector<Tlv> tlvs;                     // v2 only, validated and kept
+  std::vector<Tlv> tlvs;  // v2 only, validated and kept in order (NOOP padding dropped;
+                          // PP2_TYPE_SSL kept raw, its sub-TLVs checked for shape)
 };
 
 enum class Status : uint8_t {
@@ -56,5 +71,14 @@ std::string build_v1(const SocketAddress& source, const SocketAddress& destinati
 std::string build_v2(const SocketAddress& source, const SocketAddress& destination);
 // v2 LOCAL command (health checks): no addresses.
 std::string build_v2_local();
+
+// v2 with TLVs after the addresses, and a CRC32C TLV over the whole header
+// when `add_crc32c`. Returns "" when the result would not fit the 16-bit
+// length field.
+std::string build_v2(const SocketAddress& source, const SocketAddress& destination,
+                     std::span<const Tlv> tlvs, bool add_crc32c);
+
+// CRC32C (Castagnoli, RFC 4960 appendix B) as PP2_TYPE_CRC32C uses it.
+uint32_t crc32c(std::span<const uint8_t> data);
 
 }  // namespace ferry::net::proxy_protocol
