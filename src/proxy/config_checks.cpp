@@ -29,6 +29,18 @@ std::string upstream_list(const Config& config) {
   return out.empty() ? "none" : out;
 }
 
+// "X is the same address as Y" or "X overlaps Y (why)".
+std::string clash(const net::HostPort& a, const net::HostPort& b) {
+  auto sa = net::SocketAddress::from_host_port(a);
+  auto sb = net::SocketAddress::from_host_port(b);
+  if (sa && sb && sa->unmapped() == sb->unmapped()) {
+    return a.to_string() + " is the same address as " + b.to_string();
+  }
+  return a.to_string() + " overlaps " + b.to_string() +
+         " (a wildcard address takes every address of its family on that port; [::] takes "
+         "IPv4 too)";
+}
+
 std::string where(Place p) {
   return p.line > 0 ? " (line " + std::to_string(p.line) + ")" : std::string();
 }
@@ -56,6 +68,18 @@ std::optional<ConfigError> check_cross_references(const Config& config,
   const auto& ls = config.listeners;
   for (size_t i = 0; i < ls.size(); ++i) {
     const ListenerPlaces& p = places.listeners.at(i);
+    if (!config.upstreams.contains(ls[i].upstream)) {
+      return error_at(config, p.upstream, listener_key(i, "upstream"),
+                      "no upstream named " + text::quote(ls[i].upstream) +
+                          " (defined: " + upstream_list(config) + ")");
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (listen_addresses_overlap(ls[j].listen, ls[i].listen)) {
+        return error_at(config, p.listen, listener_key(i, "listen"),
+                        clash(ls[i].listen, ls[j].listen) + " of listener[" + std::to_string(j) +
+                            "]" + where(places.listeners.at(j).table));
+      }
+    }
     for (size_t j = 0; j < i; ++j) {
       if (ls[j].name == ls[i].name) {
         return error_at(config, p.name, listener_key(i, "name"),
@@ -65,33 +89,18 @@ std::optional<ConfigError> check_cross_references(const Config& config,
                             "; names must be unique (they label metrics)");
       }
     }
-    if (!config.upstreams.contains(ls[i].upstream)) {
-      return error_at(config, p.upstream, listener_key(i, "upstream"),
-                      "no upstream named " + text::quote(ls[i].upstream) +
-                          " (defined: " + upstream_list(config) + ")");
-    }
-    for (size_t j = 0; j < i; ++j) {
-      if (listen_addresses_overlap(ls[j].listen, ls[i].listen)) {
-        std::string how = ls[j].listen == ls[i].listen ? "is the same as" : "overlaps";
-        return error_at(config, p.listen, listener_key(i, "listen"),
-                        ls[i].listen.to_string() + " " + how + " " + ls[j].listen.to_string() +
-                            " of listener[" + std::to_string(j) + "]" +
-                            where(places.listeners.at(j).table) +
-                            " (a wildcard address takes its whole family; [::] takes IPv4 too)");
-      }
-    }
   }
   if (config.stats.enabled) {
     for (size_t i = 0; i < ls.size(); ++i) {
       if (!listen_addresses_overlap(config.stats.listen, ls[i].listen)) continue;
-      std::string message = "the stats address " + config.stats.listen.to_string() + " overlaps " +
-                            ls[i].listen.to_string() + " of listener[" + std::to_string(i) + "]";
       if (places.stats_listen.line > 0) {
         return error_at(config, places.stats_listen, "stats.listen",
-                        message + where(places.listeners.at(i).table));
+                        clash(config.stats.listen, ls[i].listen) + " of listener[" +
+                            std::to_string(i) + "]" + where(places.listeners.at(i).table));
       }
       return error_at(config, places.listeners.at(i).listen, listener_key(i, "listen"),
-                      message + "; move the stats page with [stats] listen = \"...\"");
+                      clash(ls[i].listen, config.stats.listen) +
+                          " of the stats page; move that with [stats] listen = \"IP:PORT\"");
     }
   }
   return std::nullopt;
