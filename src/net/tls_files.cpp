@@ -1,0 +1,129 @@
+// Certificates and keys the operator gives us as PEM files.
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "common/log.h"
+#include "net/fd.h"
+#include "net/tls.h"
+
+namespace ferry::net::tls {
+namespace {
+
+// Far above any real PEM chain or key; stops a wrong path (a log file, a
+// device) from being read whole into memory.
+constexpr size_t kMaxPemFile = 1 << 20;
+
+struct BioDeleter {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+using BioPtr = std::unique_ptr<BIO, BioDeleter>;
+
+// Holds file bytes that may be a private key: wiped when done.
+struct SecretBuffer {
+  std::string bytes;
+  ~SecretBuffer() { OPENSSL_cleanse(bytes.data(), bytes.size()); }
+};
+
+// Opens and reads a regular file. With `private_key`, refuses one that group
+// or others may read or write, as ssh does for its keys: checked on the open
+// descriptor, so the file read is the file checked.
+bool read_pem_file(const std::string& path, bool private_key, SecretBuffer& out,
+                   std::string& error) {
+  const char* what = private_key ? "key file " : "certificate file ";
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (!fd) {
+    error = what + path + ": " + std::strerror(errno);
+    return false;
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    error = what + path + ": not a regular file";
+    return false;
+  }
+  if (private_key && (st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    error = what + path + " is accessible by group or others (mode " + mode + "); run: chmod 600 " +
+            path;
+    return false;
+  }
+  if (static_cast<size_t>(st.st_size) > kMaxPemFile) {
+    error = what + path + ": larger than 1 MiB, not a PEM file";
+    return false;
+  }
+  out.bytes.resize(static_cast<size_t>(st.st_size));
+  size_t got = 0;
+  while (got < out.bytes.size()) {
+    const ssize_t n = ::read(fd.get(), out.bytes.data() + got, out.bytes.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  out.bytes.resize(got);
+  return true;
+}
+
+// An encrypted key would make OpenSSL prompt on the terminal; refuse instead.
+int no_passphrase(char*, int, int, void*) {
+  return 0;
+}
+
+BioPtr memory_bio(const std::string& bytes) {
+  return BioPtr(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
+}
+
+}  // namespace
+
+std::optional<Identity> load_identity(const std::string& cert_path, const std::string& key_path,
+                                      std::string& error) {
+  error.clear();
+  ERR_clear_error();
+  SecretBuffer key_pem, cert_pem;
+  if (!read_pem_file(key_path, true, key_pem, error)) return std::nullopt;
+  if (!read_pem_file(cert_path, false, cert_pem, error)) return std::nullopt;
+
+  Identity id;
+  {
+    BioPtr bio = memory_bio(key_pem.bytes);
+    if (bio) id.key.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr));
+    if (!id.key) {
+      error = "key file " + key_path + ": no usable private key (encrypted keys are not " +
+              "supported): " + last_error();
+      return std::nullopt;
+    }
+  }
+  {
+    // Every CERTIFICATE block in order, leaf first; other blocks (a key in
+    // the same file, as WhatsApp's combined .pem has) are skipped.
+    BioPtr bio = memory_bio(cert_pem.bytes);
+    while (bio) {
+      X509* cert = PEM_read_bio_X509(bio.get(), nullptr, no_passphrase, nullptr);
+      if (!cert) break;
+      id.chain.emplace_back(cert);
+    }
+    ERR_clear_error();  // the loop ends on "no start line"
+    if (id.chain.empty()) {
+      error = "certificate file " + cert_path + ": no PEM certificate in it";
+      return std::nullopt;
+    }
+  }
+  if (X509_check_private_key(id.chain.front().get(), id.key.get()) != 1) {
+    ERR_clear_error();
+    error = "key file " + key_path + " does not match the certificate in " + cert_path;
+    return std::nullopt;
+  }
+  if (X509_cmp_current_time(X509_get0_notAfter(id.chain.front().get())) < 0) {
+    log::warn("tls_certificate_expired", {{"cert", cert_path}});
+  }
+  return id;
+}
+
+}  // namespace ferry::net::tls
