@@ -19,8 +19,9 @@ struct Protocol {
   CipherKind cipher = CipherKind::chachapoly;
   HashKind hash = HashKind::sha256;
   // "NoisePSK_..." names from before revision 31 (noise-c's fallback vectors
-  // use them): one PSK mixed in right after the prologue, and every "e" token
-  // in a message also calls MixKey(e.public_key).
+  // use them): one PSK mixed in right after the prologue (ck, temp =
+  // HKDF(ck, psk, 2); MixHash(temp)), and every "e" public key, pre-message
+  // or message, is followed by MixKey(e.public_key).
   bool legacy_psk = false;
 };
 
