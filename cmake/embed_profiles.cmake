@@ -1,5 +1,6 @@
-# cmake -DOUT=file.cpp -DPROFILES="a.toml;b.toml" -P embed_profiles.cmake
+# cmake -DOUT=file.cpp -DPROFILES="a.toml,b.toml" -P embed_profiles.cmake
 # Writes ferry::proxy::detail::kEmbeddedProfiles: {name, text} for each file.
+string(REPLACE "," ";" PROFILES "${PROFILES}")
 set(body "")
 foreach(path IN LISTS PROFILES)
   get_filename_component(name ${path} NAME_WE)

@@ -58,11 +58,25 @@ void EventLoop::run() {
   while (!stop_requested_) run_once(-1);
 }
 
+void EventLoop::unqueue(IoHandler* h) {
+  for (auto* list : {&ready_, &running_}) {
+    for (Ready& r : *list) {
+      if (r.handler == h) r.handler = nullptr;
+    }
+  }
+}
+
 void EventLoop::run_once(int max_wait_ms) {
   int timeout = timers_.next_timeout_ms(now_ms_);
   if (max_wait_ms >= 0 && (timeout < 0 || timeout > max_wait_ms)) timeout = max_wait_ms;
+  if (!ready_.empty()) timeout = 0;
   int n = ::epoll_wait(epoll_.get(), events_.data(), static_cast<int>(events_.size()), timeout);
   update_now();
+  running_.swap(ready_);
+  for (const Ready& r : running_) {
+    if (r.handler != nullptr) r.handler->on_io(r.events);
+  }
+  running_.clear();
   for (int i = 0; i < n; ++i) {
     void* ptr = events_[i].data.ptr;
     if (ptr == &g_wake_tag) {

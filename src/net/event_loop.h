@@ -53,6 +53,12 @@ class EventLoop {
   // Runs `fn` on this loop's thread, soon. Any thread.
   void post(std::function<void()> fn);
 
+  // Calls `h->on_io(events)` on the next iteration, without waiting for
+  // epoll: for a handler that stopped early to let others run (fairness).
+  // Loop thread only. unqueue() must be called if `h` dies before that.
+  void requeue(IoHandler* h, uint32_t events) { ready_.push_back({h, events}); }
+  void unqueue(IoHandler* h);
+
   // Deletes `obj` after the current batch of events. Loop thread only.
   void defer_delete(Deferred* obj) { graveyard_.push_back(obj); }
 
@@ -77,6 +83,12 @@ class EventLoop {
   uint64_t now_ms_ = 0;
   TimerWheel timers_;
   std::vector<Deferred*> graveyard_;
+  struct Ready {
+    IoHandler* handler;
+    uint32_t events;
+  };
+  std::vector<Ready> ready_;
+  std::vector<Ready> running_;
   std::mutex posted_mu_;
   std::vector<std::function<void()>> posted_;
   bool stop_requested_ = false;

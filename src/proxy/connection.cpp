@@ -1,0 +1,347 @@
+#include "proxy/connection.h"
+
+#include <openssl/err.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <span>
+
+#include "common/log.h"
+#include "net/proxy_protocol.h"
+#include "net/socket.h"
+#include "proxy/worker.h"
+
+namespace ferry::proxy {
+namespace {
+
+constexpr uint32_t kWatch = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+// A requeued connection gets this instead of real epoll events (we never ask
+// epoll for EPOLLPRI, so it cannot come from there).
+constexpr uint32_t kKick = EPOLLPRI;
+// Failed connects in a row that mark a health-checked server down.
+constexpr uint32_t kPassiveFall = 3;
+
+}  // namespace
+
+Connection::Connection(Worker& worker, std::shared_ptr<const ListenerRuntime> listener,
+                       net::Fd client, const net::SocketAddress& peer)
+    : worker_(worker),
+      listener_(std::move(listener)),
+      client_(std::move(client)),
+      relay_(client_, upstream_),
+      client_addr_(peer.unmapped()) {
+  client_side_.owner = this;
+  upstream_side_.owner = this;
+  upstream_side_.upstream = true;
+}
+
+Connection::~Connection() = default;
+
+uint64_t Connection::now() const { return worker_.loop().now_ms(); }
+
+ListenerCounters& Connection::counters() {
+  return *listener_->metrics->per_worker[worker_.index()];
+}
+
+void Connection::start() {
+  worker_.attach(this);
+  started_ms_ = now();
+  net::set_nodelay(client_.fd());
+  if (!worker_.loop().add(client_.fd(), kWatch, &client_side_)) {
+    close(CloseReason::client_error);
+    return;
+  }
+  if (listener_->config.accept_proxy) {
+    stage_ = Stage::proxy_header;
+    worker_.loop().schedule_in(timer_, static_cast<uint64_t>(listener_->limits.handshake_timeout.count()), this);
+    read_proxy_header();
+  } else {
+    admit_client();
+  }
+}
+
+void Connection::read_proxy_header() {
+  namespace pp = net::proxy_protocol;
+  char* buf = worker_.scratch().buffer.get();
+  ssize_t n = ::recv(client_.fd(), buf, pp::kMaxHeaderSize, MSG_PEEK);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (n <= 0) {  // closed or reset before saying who it is
+    close(CloseReason::client_error);
+    return;
+  }
+  auto bytes = std::span(reinterpret_cast<const uint8_t*>(buf), static_cast<size_t>(n));
+  pp::ParseResult r = pp::parse(bytes);
+  if (r.status == pp::Status::incomplete && static_cast<size_t>(n) >= pp::kMaxHeaderSize) {
+    r.status = pp::Status::invalid;
+    r.error = "header too long";
+  }
+  if (r.status == pp::Status::incomplete) return;  // wait for the rest, under the timer
+  if (r.status == pp::Status::invalid) {
+    counters().proxy_header_errors.add();
+    log::write_limited(log::Level::warn, "proxy_header_invalid",
+                       {{"listener", listener_->config.name}, {"reason", r.error}});
+    close(CloseReason::proxy_header);
+    return;
+  }
+  // Consume exactly the header; the stream proper starts after it.
+  if (::recv(client_.fd(), buf, r.consumed, 0) != static_cast<ssize_t>(r.consumed)) {
+    close(CloseReason::client_error);
+    return;
+  }
+  net::SocketAddress dest = net::local_address(client_.fd()).unmapped();
+  if (!r.header.local && r.header.source && r.header.destination) {
+    client_addr_ = r.header.source->unmapped();
+    dest = r.header.destination->unmapped();
+  }
+  queue_upstream_header(dest);
+  admit_client();
+}
+
+void Connection::queue_upstream_header(const net::SocketAddress& dest) {
+  namespace pp = net::proxy_protocol;
+  header_queued_ = true;
+  switch (listener_->upstream->config().send_proxy) {
+    case ProxyHeader::none: break;
+    case ProxyHeader::v1: relay_.queue_to_upstream(pp::build_v1(client_addr_, dest)); break;
+    case ProxyHeader::v2: relay_.queue_to_upstream(pp::build_v2(client_addr_, dest)); break;
+  }
+}
+
+void Connection::refuse(Refusal why) {
+  counters().refused[static_cast<size_t>(why)].add();
+  log::write_limited(log::Level::info, "connection_refused",
+                     {{"listener", listener_->config.name}, {"reason", refusal_name(why)}});
+  close(CloseReason::refused);
+}
+
+void Connection::admit_client() {
+  PerIpLimiter& per_ip = worker_.shared().per_ip;
+  if (per_ip.enabled()) {
+    switch (per_ip.enter(IpKey::from(client_addr_), now())) {
+      case PerIpLimiter::Verdict::admitted: per_ip_entered_ = true; break;
+      case PerIpLimiter::Verdict::too_many: refuse(Refusal::per_ip_limit); return;
+      case PerIpLimiter::Verdict::too_fast: refuse(Refusal::per_ip_rate); return;
+    }
+  }
+  if (listener_->tls) {
+    start_tls();
+  } else {
+    connect_next();
+  }
+}
+
+void Connection::start_tls() {
+  SSL* ssl = SSL_new(listener_->tls.get());
+  if (ssl == nullptr || SSL_set_fd(ssl, client_.fd()) != 1) {
+    if (ssl != nullptr) SSL_free(ssl);
+    close(CloseReason::client_error);
+    return;
+  }
+  SSL_set_accept_state(ssl);
+  client_.set_ssl(ssl);
+  if (stage_ != Stage::proxy_header) {
+    worker_.loop().schedule_in(timer_, static_cast<uint64_t>(listener_->limits.handshake_timeout.count()), this);
+  }
+  stage_ = Stage::tls_handshake;
+  continue_tls();
+}
+
+void Connection::continue_tls() {
+  ERR_clear_error();
+  int rc = SSL_do_handshake(client_.ssl());
+  if (rc == 1) {
+    counters().tls_handshakes.add();
+    connect_next();
+    return;
+  }
+  int err = SSL_get_error(client_.ssl(), rc);
+  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return;
+  counters().tls_handshake_failures.add();
+  log::write_limited(log::Level::info, "tls_handshake_failed",
+                     {{"listener", listener_->config.name}, {"error", net::tls::last_error()}});
+  close(CloseReason::tls_handshake);
+}
+
+void Connection::upstream_failed(const char* why) {
+  ServerMetrics& m = server_->metrics();
+  m.connect_failures.fetch_add(1, std::memory_order_relaxed);
+  uint32_t in_a_row = m.consecutive_failures.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (listener_->upstream->health_checked() && in_a_row >= kPassiveFall) server_->mark(false, why);
+  log::write_limited(log::Level::warn, "upstream_connect_failed",
+                     {{"upstream", server_->upstream()}, {"server", server_->label()}, {"error", why}});
+  worker_.loop().remove(upstream_.fd());
+  upstream_.close();
+  server_ = nullptr;
+}
+
+void Connection::connect_next() {
+  UpstreamState& up = *listener_->upstream;
+  if (stage_ != Stage::connecting) {
+    stage_ = Stage::connecting;
+    rr_start_ = up.next_start();
+  }
+  while (ServerState* s = up.candidate(rr_start_, attempt_)) {
+    net::SocketAddress addr;
+    if (!s->next_address(addr)) continue;
+    int err = 0;
+    net::Fd fd = net::connect_tcp(addr, err);
+    server_ = s;
+    if (!fd) {
+      upstream_failed(std::strerror(err));
+      continue;
+    }
+    upstream_.set_fd(std::move(fd));
+    if (!worker_.loop().add(upstream_.fd(), kWatch, &upstream_side_)) {
+      upstream_failed("epoll");
+      continue;
+    }
+    worker_.loop().schedule_in(timer_, static_cast<uint64_t>(listener_->limits.connect_timeout.count()), this);
+    return;
+  }
+  log::write_limited(log::Level::warn, "upstream_unavailable",
+                     {{"listener", listener_->config.name}, {"upstream", up.name()}});
+  close(CloseReason::connect_failed);
+}
+
+void Connection::on_connect_result() {
+  int err = net::socket_error(upstream_.fd());
+  if (err != 0) {
+    upstream_failed(std::strerror(err));
+    connect_next();
+    return;
+  }
+  ServerMetrics& m = server_->metrics();
+  m.connects.fetch_add(1, std::memory_order_relaxed);
+  m.consecutive_failures.store(0, std::memory_order_relaxed);
+  start_relay();
+}
+
+void Connection::start_relay() {
+  stage_ = Stage::relaying;
+  net::set_nodelay(upstream_.fd());
+  if (!header_queued_) queue_upstream_header(net::local_address(client_.fd()).unmapped());
+  last_active_ms_ = now();
+  arm_idle_timer();
+  relay({true, true, true, true});
+}
+
+void Connection::arm_idle_timer() {
+  const LimitsConfig& lim = listener_->limits;
+  Millis t = relay_.state() == net::Relay::State::half_closed ? lim.fin_timeout : lim.idle_timeout;
+  worker_.loop().schedule(timer_, last_active_ms_ + static_cast<uint64_t>(t.count()), this);
+}
+
+void Connection::relay(const net::Relay::Events& ev) {
+  bool more = false;
+  net::Relay::State before = relay_.state();
+  net::Relay::State state = relay_.on_events(ev, worker_.scratch(), more);
+  if (relay_.moved()) {
+    last_active_ms_ = now();
+    ListenerCounters& c = counters();
+    c.bytes_from_clients.add(relay_.bytes_up() - counted_up_);
+    c.bytes_to_clients.add(relay_.bytes_down() - counted_down_);
+    counted_up_ = relay_.bytes_up();
+    counted_down_ = relay_.bytes_down();
+  }
+  switch (state) {
+    case net::Relay::State::closed: close(CloseReason::done); return;
+    case net::Relay::State::failed: close(CloseReason::client_error); return;
+    case net::Relay::State::half_closed:
+      if (before != state) arm_idle_timer();
+      break;
+    case net::Relay::State::open: break;
+  }
+  if (more) worker_.loop().requeue(&client_side_, kKick);
+}
+
+void Connection::on_io(bool upstream_side, uint32_t events) {
+  switch (stage_) {
+    case Stage::proxy_header:
+      if (!upstream_side) read_proxy_header();
+      return;
+    case Stage::tls_handshake:
+      if (!upstream_side) continue_tls();
+      return;
+    case Stage::connecting:
+      // Client bytes wait in the kernel (or in OpenSSL) until the relay starts.
+      if (upstream_side) on_connect_result();
+      return;
+    case Stage::relaying: {
+      if (events == kKick) {
+        relay({true, true, true, true});
+        return;
+      }
+      constexpr uint32_t kIn = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
+      constexpr uint32_t kOut = EPOLLOUT | EPOLLHUP | EPOLLERR;
+      net::Relay::Events ev;
+      if (upstream_side) {
+        ev.upstream_readable = (events & kIn) != 0;
+        ev.upstream_writable = (events & kOut) != 0;
+      } else {
+        ev.client_readable = (events & kIn) != 0;
+        ev.client_writable = (events & kOut) != 0;
+      }
+      relay(ev);
+      return;
+    }
+    case Stage::closed: return;
+  }
+}
+
+void Connection::on_timer() {
+  switch (stage_) {
+    case Stage::proxy_header:
+      counters().proxy_header_timeouts.add();
+      close(CloseReason::handshake_timeout);
+      return;
+    case Stage::tls_handshake: close(CloseReason::handshake_timeout); return;
+    case Stage::connecting:
+      upstream_failed("connect timeout");
+      connect_next();
+      return;
+    case Stage::relaying: {
+      bool half = relay_.state() == net::Relay::State::half_closed;
+      const LimitsConfig& lim = listener_->limits;
+      auto limit = static_cast<uint64_t>((half ? lim.fin_timeout : lim.idle_timeout).count());
+      if (now() - last_active_ms_ >= limit) {
+        close(half ? CloseReason::fin_timeout : CloseReason::idle_timeout);
+      } else {
+        arm_idle_timer();  // there was traffic since: lazily move the deadline
+      }
+      return;
+    }
+    case Stage::closed: return;
+  }
+}
+
+void Connection::close(CloseReason reason) {
+  if (stage_ == Stage::closed) return;
+  stage_ = Stage::closed;
+  timer_.cancel();
+  worker_.loop().unqueue(&client_side_);
+
+  ListenerCounters& c = counters();
+  c.closed.add();
+  c.closed_by[static_cast<size_t>(reason)].add();
+  if (log::enabled(log::Level::debug)) {
+    std::string client = log::log_client_addresses() ? client_addr_.to_string() : "-";
+    log::debug("connection_closed", {{"listener", listener_->config.name},
+                                     {"reason", close_reason_name(reason)},
+                                     {"client", client},
+                                     {"ms", now() - started_ms_},
+                                     {"bytes_up", relay_.bytes_up()},
+                                     {"bytes_down", relay_.bytes_down()}});
+  }
+
+  relay_.release(worker_.scratch());
+  client_.close();  // closing also removes the fds from epoll
+  upstream_.close();
+  if (per_ip_entered_) worker_.shared().per_ip.leave(IpKey::from(client_addr_));
+  listener_->metrics->active.fetch_sub(1, std::memory_order_relaxed);
+  worker_.shared().metrics.active().fetch_sub(1, std::memory_order_relaxed);
+  worker_.detach(this);
+  worker_.loop().defer_delete(this);
+}
+
+}  // namespace ferry::proxy

@@ -1,0 +1,93 @@
+// One client connection, from accept to close, on the worker that accepted it.
+//
+//   accept -> [PROXY header] -> per-IP admission -> [TLS handshake]
+//          -> connect upstream (next healthy server on failure) -> relay
+//
+// Every stage runs under the connection's single timer: handshake_timeout for
+// the header and TLS, connect_timeout per attempt, then idle_timeout (or
+// fin_timeout once one side has closed). Every way out is counted by reason.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "net/endpoint.h"
+#include "net/event_loop.h"
+#include "net/relay.h"
+#include "proxy/admission.h"
+#include "proxy/metrics.h"
+#include "proxy/runtime.h"
+
+namespace ferry::proxy {
+
+class Worker;
+
+class Connection final : public net::Deferred, public net::TimerHandler {
+ public:
+  // `client` is accepted and non-blocking; global and listener slots are
+  // already taken (released on close).
+  Connection(Worker& worker, std::shared_ptr<const ListenerRuntime> listener, net::Fd client,
+             const net::SocketAddress& peer);
+  ~Connection() override;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void start();
+  // Ends the connection now (drain deadline, shutdown).
+  void close(CloseReason reason);
+
+  // Worker's intrusive list of live connections.
+  Connection* prev = nullptr;
+  Connection* next = nullptr;
+
+ private:
+  enum class Stage : uint8_t { proxy_header, tls_handshake, connecting, relaying, closed };
+
+  // epoll hands us one of these two per event; both lead back here.
+  struct Side final : net::IoHandler {
+    Connection* owner = nullptr;
+    bool upstream = false;
+    void on_io(uint32_t events) override { owner->on_io(upstream, events); }
+  };
+
+  void on_io(bool upstream_side, uint32_t events);
+  void refuse(Refusal why);
+  void upstream_failed(const char* why);
+  void queue_upstream_header(const net::SocketAddress& dest);
+  void on_timer() override;
+
+  void read_proxy_header();
+  void admit_client();
+  void start_tls();
+  void continue_tls();
+  void connect_next();
+  void on_connect_result();
+  void start_relay();
+  void relay(const net::Relay::Events& ev);
+  void arm_idle_timer();
+
+  ListenerCounters& counters();
+  uint64_t now() const;
+
+  Worker& worker_;
+  std::shared_ptr<const ListenerRuntime> listener_;
+  net::Endpoint client_;
+  net::Endpoint upstream_;
+  net::Relay relay_;
+  Side client_side_;
+  Side upstream_side_;
+  net::Timer timer_;
+  net::SocketAddress client_addr_;  // the real client (from a PROXY header if any)
+  ServerState* server_ = nullptr;   // being dialled / relayed to
+  uint64_t started_ms_ = 0;
+  uint64_t last_active_ms_ = 0;
+  uint64_t counted_up_ = 0;    // bytes already added to the listener counters
+  uint64_t counted_down_ = 0;
+  uint32_t rr_start_ = 0;
+  uint32_t attempt_ = 0;
+  Stage stage_ = Stage::proxy_header;
+  bool per_ip_entered_ = false;
+  bool header_queued_ = false;  // PROXY header for the upstream already built
+};
+
+}  // namespace ferry::proxy

@@ -1,0 +1,93 @@
+#include "proxy/listener.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/log.h"
+#include "proxy/connection.h"
+#include "proxy/worker.h"
+
+namespace ferry::proxy {
+namespace {
+
+// Accepts per readiness event; the listening socket is level-triggered, so
+// whatever is left wakes us again after other connections had their turn.
+constexpr int kAcceptBatch = 64;
+constexpr uint64_t kPauseMs = 100;
+
+}  // namespace
+
+ListenerSocket::ListenerSocket(Worker& worker, std::shared_ptr<const ListenerRuntime> runtime,
+                               net::Fd fd)
+    : worker_(worker), runtime_(std::move(runtime)), fd_(std::move(fd)) {
+  worker_.loop().add(fd_.get(), EPOLLIN, this);
+}
+
+ListenerSocket::~ListenerSocket() {
+  if (fd_) worker_.loop().remove(fd_.get());
+}
+
+void ListenerSocket::pause() {
+  worker_.loop().modify(fd_.get(), 0, this);
+  worker_.loop().schedule_in(resume_, kPauseMs, this);
+}
+
+void ListenerSocket::on_timer() {
+  if (fd_) worker_.loop().modify(fd_.get(), EPOLLIN, this);
+}
+
+void ListenerSocket::on_io(uint32_t) {
+  for (int i = 0; i < kAcceptBatch; ++i) {
+    net::SocketAddress peer;
+    *peer.len_ptr() = sizeof(sockaddr_storage);
+    int fd = ::accept4(fd_.get(), peer.sa(), peer.len_ptr(), SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) return;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // Out of descriptors: stop accepting briefly instead of spinning.
+        log::write_limited(log::Level::error, "accept_failed",
+                           {{"listener", runtime_->config.name}, {"error", std::strerror(errno)}});
+        pause();
+      }
+      return;
+    }
+    admit(net::Fd(fd), peer);
+  }
+}
+
+void ListenerSocket::admit(net::Fd client, const net::SocketAddress& peer) {
+  ListenerMetrics& m = *runtime_->metrics;
+  ListenerCounters& c = *m.per_worker[worker_.index()];
+  c.accepted.add();
+  auto refuse = [&](Refusal why) {
+    c.refused[static_cast<size_t>(why)].add();
+    c.closed.add();
+    c.closed_by[static_cast<size_t>(CloseReason::refused)].add();
+    log::write_limited(log::Level::info, "connection_refused",
+                       {{"listener", runtime_->config.name}, {"reason", refusal_name(why)}});
+  };
+  // Cheapest checks first, before a single byte is read from the client.
+  SharedState& shared = worker_.shared();
+  if (!try_acquire_slot(shared.metrics.active(),
+                        shared.max_connections.load(std::memory_order_relaxed))) {
+    refuse(Refusal::global_limit);
+    return;
+  }
+  if (!try_acquire_slot(m.active, runtime_->config.max_connections)) {
+    shared.metrics.active().fetch_sub(1, std::memory_order_relaxed);
+    refuse(Refusal::listener_limit);
+    return;
+  }
+  if (!runtime_->upstream->any_up()) {
+    shared.metrics.active().fetch_sub(1, std::memory_order_relaxed);
+    m.active.fetch_sub(1, std::memory_order_relaxed);
+    refuse(Refusal::no_upstream);
+    return;
+  }
+  auto* conn = new Connection(worker_, runtime_, std::move(client), peer);
+  conn->start();
+}
+
+}  // namespace ferry::proxy

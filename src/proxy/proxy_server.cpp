@@ -1,0 +1,255 @@
+#include "proxy/proxy_server.h"
+
+#include <signal.h>
+#include <sys/signalfd.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "common/log.h"
+#include "net/socket.h"
+#include "proxy/privileges.h"
+#include "proxy/stats.h"
+
+namespace ferry::proxy {
+namespace {
+
+size_t worker_count(const Config& c) {
+  if (c.workers > 0) return c.workers;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+}  // namespace
+
+// SIGHUP, SIGTERM, SIGINT through a signalfd on the control loop: signal
+// handling is ordinary code, not an async handler.
+class ProxyServer::Signals final : public net::IoHandler {
+ public:
+  explicit Signals(ProxyServer& owner) : owner_(owner) {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int s : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&set, s);
+    fd_.reset(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
+    owner_.control_.add(fd_.get(), EPOLLIN, this);
+  }
+  ~Signals() { owner_.control_.remove(fd_.get()); }
+
+  void on_io(uint32_t) override {
+    signalfd_siginfo info{};
+    while (::read(fd_.get(), &info, sizeof info) == sizeof info) {
+      switch (info.ssi_signo) {
+        case SIGHUP: owner_.reload(); break;
+        case SIGTERM:
+        case SIGINT:
+          if (owner_.draining_) {
+            owner_.drain_deadline();  // asked twice: stop now
+          } else {
+            owner_.begin_drain();
+          }
+          break;
+        default: break;
+      }
+    }
+  }
+
+ private:
+  ProxyServer& owner_;
+  net::Fd fd_;
+};
+
+class ProxyServer::Ticker final : public net::TimerHandler {
+ public:
+  Ticker(net::EventLoop& loop, std::function<void()> fn) : loop_(loop), fn_(std::move(fn)) {}
+  void at(uint64_t delay_ms) { loop_.schedule_in(timer_, delay_ms, this); }
+  void on_timer() override { fn_(); }
+
+ private:
+  net::EventLoop& loop_;
+  std::function<void()> fn_;
+  net::Timer timer_;
+};
+
+ProxyServer::ProxyServer(Config config, ProxyOptions options)
+    : initial_(std::move(config)),
+      options_(std::move(options)),
+      metrics_(worker_count(initial_)),
+      shared_(metrics_) {}
+
+ProxyServer::~ProxyServer() {
+  for (auto& w : workers_) {
+    w->loop().post([wp = w.get()] { wp->close_all(CloseReason::drained); });
+    w->join();
+  }
+}
+
+void ProxyServer::apply_settings(const Config& config) {
+  log::Level level = log::Level::info;
+  if (log::parse_level(config.log_level, level)) log::set_level(level);
+  log::set_log_client_addresses(config.log_client_addresses);
+  shared_.max_connections.store(config.max_connections, std::memory_order_relaxed);
+  shared_.per_ip.set_limits(config.limits.per_ip_connections, config.limits.per_ip_new_per_second);
+}
+
+bool ProxyServer::bind_new_listeners(const Runtime& rt,
+                                     std::vector<std::vector<Worker::Binding>>& per_worker,
+                                     std::string& error) {
+  per_worker.clear();
+  per_worker.resize(workers_.size());
+  for (const auto& lr : rt.listeners) {
+    std::string key = lr->bind_address.to_string();
+    bool have = std::find(bound_.begin(), bound_.end(), key) != bound_.end();
+    for (size_t i = 0; i < workers_.size(); ++i) {
+      net::Fd fd;
+      if (!have) {
+        net::ListenOptions opts;
+        opts.reuse_port = true;
+        fd = net::listen_tcp(lr->bind_address, opts, error);
+        if (!fd) {
+          error = "listener " + lr->config.name + ": " + error;
+          return false;
+        }
+      }
+      per_worker[i].push_back({lr, std::move(fd)});
+    }
+  }
+  return true;
+}
+
+bool ProxyServer::init(std::string& error) {
+  // Every thread started from here on inherits this mask; only the signalfd
+  // sees these signals.
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&set, s);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);  // SSL_write on a reset socket must not kill us
+
+  started_ms_ = net::monotonic_ms();
+  apply_settings(initial_);
+  runtime_ = build_runtime(initial_, metrics_, nullptr, error);
+  if (!runtime_) return false;
+
+  for (size_t i = 0; i < metrics_.workers(); ++i)
+    workers_.push_back(std::make_unique<Worker>(i, shared_));
+  std::vector<std::vector<Worker::Binding>> bindings;
+  if (!bind_new_listeners(*runtime_, bindings, error)) return false;
+  for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->apply(std::move(bindings[i]));
+  for (const auto& lr : runtime_->listeners) bound_.push_back(lr->bind_address.to_string());
+
+  if (initial_.stats.enabled) {
+    auto addr = net::SocketAddress::from_host_port(initial_.stats.listen);
+    if (!addr) {
+      error = "stats listen address must be numeric: " + initial_.stats.listen.to_string();
+      return false;
+    }
+    stats_server_ = std::make_unique<net::HttpServer>(control_, [this](const net::HttpRequest& r) {
+      StatsSnapshot snap{&metrics_, runtime_.get(), draining_,
+                         (net::monotonic_ms() - started_ms_) / 1000};
+      return serve_stats(snap, r);
+    });
+    if (!stats_server_->listen(*addr, error)) {
+      error = "stats: " + error;
+      return false;
+    }
+  }
+
+  if (!initial_.user.empty()) {
+    if (!drop_privileges(initial_.user, error)) return false;
+    log::info("privileges_dropped", {{"user", initial_.user}});
+  }
+
+  signals_ = std::make_unique<Signals>(*this);
+  resolver_ = std::make_unique<Resolver>();
+  resolver_->watch(runtime_->upstreams);
+  health_ = std::make_unique<HealthChecker>(control_, initial_.limits.connect_timeout);
+  health_->watch(runtime_->upstreams, initial_.limits.connect_timeout);
+  sweep_timer_ = std::make_unique<Ticker>(control_, [this] { sweep(); });
+  sweep_timer_->at(1000);
+
+  for (const auto& lr : runtime_->listeners) {
+    log::info("listener_started", {{"listener", lr->config.name},
+                                   {"listen", lr->bind_address.to_string()},
+                                   {"tls", lr->config.tls},
+                                   {"accept_proxy", lr->config.accept_proxy},
+                                   {"upstream", lr->config.upstream}});
+  }
+  if (stats_server_)
+    log::info("stats_started", {{"listen", stats_server_->local_address().to_string()}});
+  return true;
+}
+
+int ProxyServer::run() {
+  running_workers_ = workers_.size();
+  for (auto& w : workers_) {
+    w->start([this] {
+      if (running_workers_.fetch_sub(1) == 1) control_.stop();
+    });
+  }
+  log::info("started", {{"workers", workers_.size()}, {"source", initial_.source}});
+  control_.run();
+  for (auto& w : workers_) w->join();
+  log::info("stopped", {{"draining", draining_}});
+  return 0;
+}
+
+void ProxyServer::sweep() {
+  shared_.per_ip.sweep(net::monotonic_ms());
+  sweep_timer_->at(1000);
+}
+
+void ProxyServer::reload() {
+  if (draining_) return;
+  log::info("reload_started");
+  ConfigResult result = options_.reload ? options_.reload() : ConfigResult(runtime_->config);
+  if (auto* err = std::get_if<ConfigError>(&result)) {
+    log::error("reload_failed", {{"error", err->to_string()}, {"kept", "previous configuration"}});
+    return;
+  }
+  Config next = std::get<Config>(std::move(result));
+  std::string error;
+  auto rt = build_runtime(next, metrics_, runtime_.get(), error);
+  std::vector<std::vector<Worker::Binding>> bindings;
+  if (!rt || !bind_new_listeners(*rt, bindings, error)) {
+    log::error("reload_failed", {{"error", error}, {"kept", "previous configuration"}});
+    return;
+  }
+  if (next.workers != runtime_->config.workers || !(next.stats.listen == runtime_->config.stats.listen) ||
+      next.user != runtime_->config.user) {
+    log::warn("reload_needs_restart", {{"keys", "workers, stats.listen, user"}});
+  }
+  apply_settings(next);
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    auto b = std::make_shared<std::vector<Worker::Binding>>(std::move(bindings[i]));
+    Worker* w = workers_[i].get();
+    w->loop().post([w, b] { w->apply(std::move(*b)); });
+  }
+  bound_.clear();
+  for (const auto& lr : rt->listeners) bound_.push_back(lr->bind_address.to_string());
+  runtime_ = rt;
+  resolver_->watch(runtime_->upstreams);
+  health_->watch(runtime_->upstreams, next.limits.connect_timeout);
+  log::info("reload_done", {{"listeners", runtime_->listeners.size()}});
+}
+
+void ProxyServer::begin_drain() {
+  draining_ = true;
+  uint64_t open = 0;
+  for (auto& w : workers_) open += w->connections();
+  log::info("draining", {{"connections", open},
+                         {"timeout_ms", static_cast<uint64_t>(runtime_->config.drain_timeout.count())}});
+  for (auto& w : workers_) {
+    Worker* wp = w.get();
+    wp->loop().post([wp] { wp->drain(); });
+  }
+  drain_timer_ = std::make_unique<Ticker>(control_, [this] { drain_deadline(); });
+  drain_timer_->at(static_cast<uint64_t>(runtime_->config.drain_timeout.count()));
+}
+
+void ProxyServer::drain_deadline() {
+  for (auto& w : workers_) {
+    Worker* wp = w.get();
+    wp->loop().post([wp] { wp->close_all(CloseReason::drained); });
+  }
+}
+
+}  // namespace ferry::proxy

@@ -1,0 +1,80 @@
+#include "proxy/worker.h"
+
+#include <signal.h>
+
+#include "common/log.h"
+#include "proxy/connection.h"
+#include "proxy/listener.h"
+
+namespace ferry::proxy {
+
+Worker::Worker(size_t index, SharedState& shared) : index_(index), shared_(shared) {}
+
+Worker::~Worker() {
+  if (thread_.joinable()) thread_.join();
+  close_all(CloseReason::drained);
+  listeners_.clear();
+}
+
+void Worker::apply(std::vector<Binding> bindings) {
+  std::vector<std::unique_ptr<ListenerSocket>> next;
+  for (Binding& b : bindings) {
+    if (b.fd) {
+      next.push_back(std::make_unique<ListenerSocket>(*this, b.runtime, std::move(b.fd)));
+      continue;
+    }
+    for (auto& old : listeners_) {
+      if (old && old->address() == b.runtime->bind_address) {
+        old->update(b.runtime);
+        next.push_back(std::move(old));
+        break;
+      }
+    }
+  }
+  listeners_ = std::move(next);  // sockets no longer configured close here
+}
+
+void Worker::start(std::function<void()> on_stopped) {
+  thread_ = std::thread([this, on_stopped = std::move(on_stopped)] {
+    // Signals go to the control thread's signalfd, never to a worker.
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, nullptr);
+    loop_.run();
+    if (on_stopped) on_stopped();
+  });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::drain() {
+  draining_ = true;
+  listeners_.clear();
+  if (head_ == nullptr) loop_.stop();
+}
+
+void Worker::close_all(CloseReason why) {
+  while (head_ != nullptr) head_->close(why);  // close() detaches
+  loop_.stop();
+}
+
+void Worker::attach(Connection* c) {
+  c->prev = nullptr;
+  c->next = head_;
+  if (head_ != nullptr) head_->prev = c;
+  head_ = c;
+  connections_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Worker::detach(Connection* c) {
+  if (c->prev != nullptr) c->prev->next = c->next;
+  if (c->next != nullptr) c->next->prev = c->prev;
+  if (head_ == c) head_ = c->next;
+  c->prev = c->next = nullptr;
+  connections_.fetch_sub(1, std::memory_order_relaxed);
+  if (draining_ && head_ == nullptr) loop_.stop();
+}
+
+}  // namespace ferry::proxy
