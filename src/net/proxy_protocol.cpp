@@ -92,7 +92,8 @@ Shape ipv6_text(std::string_view t) {
     quad = t.substr(colon + 1);
     if (dotted_quad(quad) == Shape::bad) return Shape::bad;
   }
-  if (hex.size() >= 2 && hex[0] == ':' && hex[1] != ':') return Shape::bad;
+  // On the whole text, not `hex`: ":1" must stay bad when a dot follows.
+  if (t.size() >= 2 && t[0] == ':' && t[1] != ':') return Shape::bad;
   int groups = 0;
   int run = 0;
   int double_colons = 0;

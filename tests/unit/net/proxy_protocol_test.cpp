@@ -159,9 +159,9 @@ TEST(ProxyProtocolV1, RefusesEveryMalformedShape) {
 
 TEST(ProxyProtocolV1, FailsAtTheFirstByteThatCannotLeadToAValidLine) {
   // Each of these is a prefix that no further bytes can make valid.
-  for (const char* h :
-       {"PROXX", "PROXY X", "PROXY TCP4 1.2.3.4x", "PROXY TCP4 256", "PROXY TCP4 1.2.3.4 5.6.7.8 0",
-        "PROXY TCP4 1.2.3.4 5.6.7.8 1 2 ", "PROXY TCP6 g", "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\r"}) {
+  for (const char* h : {"PROXX", "PROXY X", "PROXY TCP4 1.2.3.4x", "PROXY TCP4 256",
+                        "PROXY TCP4 1.2.3.4 5.6.7.8 0", "PROXY TCP4 1.2.3.4 5.6.7.8 1 2 ",
+                        "PROXY TCP6 g", "PROXY TCP6 :1.", "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\r"}) {
     // "...0" is complete as a port; what makes it hopeless is the next digit.
     std::string s = h;
     if (s.ends_with(" 0")) s += "1";

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/profiles.h"
 #include "proxy/qr_code.h"
 
 namespace ferry::proxy {
@@ -86,6 +87,22 @@ TEST(ShareLink, FerryLinkPrefersTlsThenPlain) {
   EXPECT_EQ(ferry_link(plain, "203.0.113.7"), "ferry://proxy?host=203.0.113.7&port=8080&tls=0");
   plain.listeners.clear();
   EXPECT_EQ(ferry_link(plain, "203.0.113.7"), "");
+}
+
+TEST(ShareLink, BuiltInProfilesGiveTheLinksOfTheIssue) {
+  auto text = profile_text("whatsapp");
+  ASSERT_TRUE(text);
+  auto parsed = parse_config(*text, "profile:whatsapp");
+  ASSERT_TRUE(std::holds_alternative<Config>(parsed)) << std::get<ConfigError>(parsed).to_string();
+  EXPECT_EQ(share_link(std::get<Config>(parsed), "203.0.113.7"),
+            "https://wa.me/proxy?host=203.0.113.7&chatPort=443&mediaPort=587&chatTLS=true");
+
+  text = profile_text("ferry");
+  ASSERT_TRUE(text);
+  parsed = parse_config(*text, "profile:ferry");
+  ASSERT_TRUE(std::holds_alternative<Config>(parsed)) << std::get<ConfigError>(parsed).to_string();
+  EXPECT_EQ(share_link(std::get<Config>(parsed), "203.0.113.7"),
+            "ferry://proxy?host=203.0.113.7&port=443&tls=1");
 }
 
 TEST(ShareLink, NoneGivesNoLink) {
