@@ -1,0 +1,145 @@
+// The relay: byte-exact both ways, half-close, bounded memory with a slow
+// reader, idle and connect timeouts.
+#include <sys/socket.h>
+
+#include <thread>
+
+#include "harness/test_upstream.h"
+#include "net/socket.h"
+#include "proxy_fixture.h"
+
+namespace ferry::test {
+namespace {
+
+// Sends `data` while reading the echo on the same socket; returns the echo.
+std::string echo_through(int fd, const std::string& data) {
+  std::string back(data.size(), '\0');
+  std::thread writer([&] { EXPECT_TRUE(send_all(fd, data, 60s)); });
+  bool ok = recv_exact(fd, back.data(), back.size(), 60s);
+  writer.join();
+  EXPECT_TRUE(ok);
+  return back;
+}
+
+TEST(Relay, Moves64MiBEachWayByteExact) {
+  TestUpstream up;
+  uint16_t port = free_port();
+  RunningProxy proxy(simple_config(port, up.port()));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+
+  std::string data = random_bytes(64 << 20, 1);
+  net::Fd fd = connect_to("127.0.0.1", port);
+  ASSERT_TRUE(fd);
+  std::string back = echo_through(fd.get(), data);
+  EXPECT_TRUE(back == data) << "echo differs from what was sent";
+  ::shutdown(fd.get(), SHUT_WR);
+  EXPECT_TRUE(wait_closed(fd.get()));
+  EXPECT_TRUE(proxy.wait_metric("ferry_bytes_total", {"client_to_upstream"}, 64 << 20));
+  EXPECT_EQ(proxy.metric("ferry_bytes_total", {"upstream_to_client"}), 64 << 20);
+}
+
+TEST(Relay, PassesHalfCloseOnAndKeepsTheOtherDirectionOpen) {
+  // The upstream answers only after it saw EOF: the answer can only arrive
+  // if the proxy turned the client's FIN into shutdown(SHUT_WR) upstream and
+  // kept the way back open.
+  TestUpstream up(TestUpstream::Mode::echo_at_eof);
+  uint16_t port = free_port();
+  // No health checks: their connects would count as EOFs too.
+  RunningProxy proxy(simple_config(port, up.port(), "", "", "health_check_interval = \"0s\"\n"));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+
+  net::Fd fd = connect_to("127.0.0.1", port);
+  ASSERT_TRUE(send_all(fd.get(), "question"));
+  ASSERT_TRUE(stays_open(fd.get(), 200ms)) << "answer before EOF: no half-close test";
+  ::shutdown(fd.get(), SHUT_WR);
+  auto answer = recv_exact(fd.get(), 8);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(*answer, "question");
+  EXPECT_TRUE(wait_closed(fd.get()));
+  EXPECT_EQ(up.eofs(), 1u);
+  EXPECT_TRUE(proxy.wait_metric("ferry_connections_closed_total", {"reason=\"done\""}, 1));
+}
+
+TEST(Relay, ASlowReaderDoesNotMakeTheProxyBuffer) {
+  // The upstream never reads. Whatever the client pushes must stop in kernel
+  // buffers, not in the proxy's memory.
+  TestUpstream up(TestUpstream::Mode::stall);
+  uint16_t port = free_port();
+  RunningProxy proxy(simple_config(port, up.port()));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+  long rss_before = proxy.process().rss_kib();
+
+  net::Fd fd = connect_to("127.0.0.1", port);
+  std::string chunk = random_bytes(1 << 20, 2);
+  size_t sent = 0;
+  // Push until the socket stays full for a while; at most 256 MiB.
+  for (int i = 0; i < 256 && send_all(fd.get(), chunk, 1s); ++i) sent += chunk.size();
+  long rss_after = proxy.process().rss_kib();
+  EXPECT_LT(sent, 128u << 20) << "the proxy kept accepting: it is buffering";
+  EXPECT_LT(rss_after - rss_before, 8 * 1024) << "RSS grew by " << (rss_after - rss_before) << " KiB";
+}
+
+TEST(Relay, AClientThatNeverReadsDoesNotMakeTheProxyBuffer) {
+  TestUpstream up;  // echoes everything back at a client that does not read
+  uint16_t port = free_port();
+  RunningProxy proxy(simple_config(port, up.port()));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+  long rss_before = proxy.process().rss_kib();
+  net::Fd fd = connect_to("127.0.0.1", port);
+  std::string chunk = random_bytes(1 << 20, 3);
+  size_t sent = 0;
+  for (int i = 0; i < 256 && send_all(fd.get(), chunk, 1s); ++i) sent += chunk.size();
+  EXPECT_LT(sent, 128u << 20);
+  EXPECT_LT(proxy.process().rss_kib() - rss_before, 8 * 1024);
+}
+
+TEST(Relay, ClosesIdleConnections) {
+  TestUpstream up;
+  uint16_t port = free_port();
+  RunningProxy proxy(simple_config(port, up.port(), "[limits]\nidle_timeout = \"300ms\"\n"));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+  net::Fd fd = connect_to("127.0.0.1", port);
+  ASSERT_TRUE(send_all(fd.get(), "ping"));
+  ASSERT_TRUE(recv_exact(fd.get(), 4));
+  // Traffic keeps it alive past the timeout...
+  for (int i = 0; i < 4; ++i) {
+    std::this_thread::sleep_for(150ms);
+    ASSERT_TRUE(send_all(fd.get(), "ping"));
+    ASSERT_TRUE(recv_exact(fd.get(), 4)) << "closed while active, round " << i;
+  }
+  // ...and silence ends it.
+  EXPECT_TRUE(wait_closed(fd.get(), 3s));
+  EXPECT_TRUE(proxy.wait_metric("ferry_connections_closed_total", {"reason=\"idle_timeout\""}, 1));
+}
+
+TEST(Relay, GivesUpOnAnUpstreamThatDoesNotAnswerWithinConnectTimeout) {
+  // A listener whose accept queue is full drops SYNs: connect() hangs.
+  auto addr = net::SocketAddress::from_numeric("127.0.0.1", 0);
+  std::string error;
+  net::ListenOptions opts;
+  opts.backlog = 1;
+  net::Fd black_hole = net::listen_tcp(*addr, opts, error);
+  uint16_t hole_port = net::local_address(black_hole.get()).port();
+  std::vector<net::Fd> fillers;
+  for (int i = 0; i < 4; ++i) {
+    auto a = net::SocketAddress::from_numeric("127.0.0.1", hole_port);
+    int err = 0;
+    fillers.push_back(net::connect_tcp(*a, err));
+  }
+  std::this_thread::sleep_for(100ms);  // let the handshakes fill the queue
+
+  uint16_t port = free_port();
+  RunningProxy proxy(simple_config(port, hole_port, "[limits]\nconnect_timeout = \"300ms\"\n", "",
+                                   "health_check_interval = \"0s\"\n"));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+  net::Fd fd = connect_to("127.0.0.1", port);
+  ASSERT_TRUE(fd);
+  auto t0 = Clock::now();
+  EXPECT_TRUE(wait_closed(fd.get(), 5s));
+  EXPECT_LT(Clock::now() - t0, 4s);
+  EXPECT_TRUE(proxy.wait_metric("ferry_connections_closed_total", {"reason=\"connect_failed\""}, 1));
+  EXPECT_GE(proxy.metric("ferry_upstream_connect_failures_total"), 1);
+}
+
+}  // namespace
+}  // namespace ferry::test
