@@ -43,6 +43,10 @@ class Relay {
     bool client_writable = false;
     bool upstream_readable = false;
     bool upstream_writable = false;
+    // The peer already sent its FIN (EPOLLRDHUP): read to the end now, since
+    // no further edge will come for it.
+    bool client_hup = false;
+    bool upstream_hup = false;
   };
 
   Relay(Endpoint& client, Endpoint& upstream) : client_(client), upstream_(upstream) {}
@@ -56,8 +60,6 @@ class Relay {
   // Moves what the readiness events allow. `more` is set when a direction hit
   // its per-call budget with bytes still flowing: call again soon (fairness).
   State on_events(const Events& ev, RelayScratch& scratch, bool& more);
-  // Pumps both directions regardless of events (first call after connect).
-  State kick(RelayScratch& scratch, bool& more);
 
   uint64_t bytes_up() const { return up_.bytes; }      // client -> upstream
   uint64_t bytes_down() const { return down_.bytes; }  // upstream -> client
@@ -90,7 +92,7 @@ class Relay {
   };
   enum class Pump : uint8_t { idle, blocked, done, failed, budget };
 
-  Pump pump(Direction& d, Endpoint& src, Endpoint& dst, RelayScratch& scratch);
+  Pump pump(Direction& d, Endpoint& src, Endpoint& dst, RelayScratch& scratch, bool src_hup);
   Pump pump_splice(Direction& d, Endpoint& src, Endpoint& dst, RelayScratch& scratch,
                    size_t& moved);
   Pump finish(Direction& d, Endpoint& dst);

@@ -223,7 +223,7 @@ void Connection::start_relay() {
   if (!header_queued_) queue_upstream_header(net::local_address(client_.fd()).unmapped());
   last_active_ms_ = now();
   arm_idle_timer();
-  relay({true, true, true, true});
+  relay({true, true, true, true, true, true});
 }
 
 void Connection::arm_idle_timer() {
@@ -269,18 +269,21 @@ void Connection::on_io(bool upstream_side, uint32_t events) {
       return;
     case Stage::relaying: {
       if (events == kKick) {
-        relay({true, true, true, true});
+        relay({true, true, true, true, true, true});
         return;
       }
       constexpr uint32_t kIn = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
       constexpr uint32_t kOut = EPOLLOUT | EPOLLHUP | EPOLLERR;
       net::Relay::Events ev;
+      constexpr uint32_t kHup = EPOLLRDHUP | EPOLLHUP | EPOLLERR;
       if (upstream_side) {
         ev.upstream_readable = (events & kIn) != 0;
         ev.upstream_writable = (events & kOut) != 0;
+        ev.upstream_hup = (events & kHup) != 0;
       } else {
         ev.client_readable = (events & kIn) != 0;
         ev.client_writable = (events & kOut) != 0;
+        ev.client_hup = (events & kHup) != 0;
       }
       relay(ev);
       return;

@@ -57,7 +57,8 @@ TEST(Relay, PassesHalfCloseOnAndKeepsTheOtherDirectionOpen) {
   EXPECT_EQ(*answer, "question");
   EXPECT_TRUE(wait_closed(fd.get()));
   EXPECT_EQ(up.eofs(), 1u);
-  EXPECT_TRUE(proxy.wait_metric("ferry_connections_closed_total", {"reason=\"done\""}, 1));
+  EXPECT_TRUE(proxy.wait_metric("ferry_connections_closed_total", {"reason=\"done\""}, 1))
+      << proxy.metrics();
 }
 
 TEST(Relay, ASlowReaderDoesNotMakeTheProxyBuffer) {
