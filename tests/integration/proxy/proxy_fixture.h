@@ -22,7 +22,10 @@ class RunningProxy {
     proc_ = std::make_unique<Process>(binary("ferry-proxy"),
                                       std::vector<std::string>{"--config", config_path_},
                                       dir_.path(), std::move(env));
-    started_ = proc_->wait_for_log("event=started", 15s);
+    // Started, or gave up (a config error exits at once).
+    wait_until([&] { return !proc_->running() || proc_->err().find("event=started") != std::string::npos; },
+               15s);
+    started_ = proc_->running() && proc_->err().find("event=started") != std::string::npos;
   }
 
   bool started() const { return started_; }

@@ -1,0 +1,85 @@
+// Upstreams: failover to the next server, health checks, all servers down.
+#include "harness/test_upstream.h"
+#include "net/socket.h"
+#include "proxy_fixture.h"
+
+namespace ferry::test {
+namespace {
+
+std::string two_server_config(uint16_t port, uint16_t a, uint16_t b, const std::string& interval) {
+  return "workers = 2\n[stats]\nlisten = \"127.0.0.1:{stats}\"\n[limits]\nconnect_timeout = "
+         "\"500ms\"\n[[listener]]\nlisten = \"127.0.0.1:" + std::to_string(port) +
+         "\"\nupstream = \"up\"\n[upstream.up]\nservers = [\"127.0.0.1:" + std::to_string(a) +
+         "\", \"127.0.0.1:" + std::to_string(b) + "\"]\nhealth_check_interval = \"" + interval +
+         "\"\n";
+}
+
+bool echo_once(uint16_t port) {
+  net::Fd fd = connect_to("127.0.0.1", port);
+  return fd && send_all(fd.get(), "ping") && recv_exact(fd.get(), 4).has_value();
+}
+
+TEST(Upstream, AFailedConnectMovesOnToTheNextServer) {
+  TestUpstream good;
+  uint16_t dead = free_port();  // nothing listens there
+  uint16_t port = free_port();
+  // No health checks: every connection that starts at the dead server must
+  // fail over by itself.
+  RunningProxy proxy(two_server_config(port, dead, good.port(), "0s"));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+  for (int i = 0; i < 6; ++i) EXPECT_TRUE(echo_once(port)) << "connection " << i;
+  EXPECT_GE(proxy.metric("ferry_upstream_connect_failures_total",
+                         {"server=\"127.0.0.1:" + std::to_string(dead) + "\""}),
+            1);
+  EXPECT_EQ(proxy.metric("ferry_upstream_connects_total"), 6);
+}
+
+TEST(Upstream, AllServersDownRefusesQuicklyAndHealthzSaysSo) {
+  uint16_t a = free_port(), b = free_port();
+  uint16_t port = free_port();
+  RunningProxy proxy(two_server_config(port, a, b, "1s"));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+  ASSERT_TRUE(proxy.wait_metric("ferry_upstream_health_check_failures_total", {}, 2));
+  int status = 0;
+  ASSERT_TRUE(wait_until([&] {
+    http_get(proxy.stats_port(), "/healthz", &status);
+    return status == 503;
+  }, 5s));
+  auto body = http_get(proxy.stats_port(), "/healthz", &status);
+  EXPECT_NE(body->find("upstream up: no server up"), std::string::npos) << *body;
+
+  net::Fd fd = connect_to("127.0.0.1", port);
+  auto t0 = Clock::now();
+  EXPECT_TRUE(wait_closed(fd.get(), 2s));
+  EXPECT_LT(Clock::now() - t0, 1s) << "refusal should not wait for connect timeouts";
+  EXPECT_TRUE(proxy.wait_metric("ferry_connections_refused_total", {"reason=\"no_upstream\""}, 1));
+
+}
+
+TEST(Upstream, HealthChecksBringAServerBackUp) {
+  TestUpstream first;
+  uint16_t port = free_port();
+  std::string cfg = simple_config(port, first.port(), "", "", "health_check_interval = \"1s\"\n");
+  RunningProxy proxy(cfg);
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+  ASSERT_TRUE(echo_once(port));
+  uint16_t server_port = first.port();
+  first.close_listener();  // the server goes away
+  ASSERT_TRUE(proxy.wait_metric("ferry_upstream_health_check_failures_total", {}, 1));
+  ASSERT_TRUE(wait_until([&] { return proxy.metric("ferry_upstream_server_up") == 0; }, 5s));
+  EXPECT_FALSE(echo_once(port));
+
+  // Something listens on that port again: the proxy notices and relays.
+  auto addr = net::SocketAddress::from_numeric("127.0.0.1", server_port);
+  std::string error;
+  net::ListenOptions opts;
+  net::Fd again = net::listen_tcp(*addr, opts, error);
+  ASSERT_TRUE(again) << error;
+  EXPECT_TRUE(wait_until([&] { return proxy.metric("ferry_upstream_server_up") == 1; }, 5s));
+  int status = 0;
+  http_get(proxy.stats_port(), "/healthz", &status);
+  EXPECT_EQ(status, 200);
+}
+
+}  // namespace
+}  // namespace ferry::test
