@@ -1,0 +1,97 @@
+// Signals: SIGHUP reloads without dropping connections, SIGTERM drains.
+#include <signal.h>
+
+#include "harness/test_upstream.h"
+#include "proxy_fixture.h"
+
+namespace ferry::test {
+namespace {
+
+bool echoes(int fd, const std::string& text = "ping") {
+  return send_all(fd, text) && recv_exact(fd, text.size()) == text;
+}
+
+std::string two_listeners(uint16_t a, uint16_t b, uint16_t up) {
+  return simple_config(a, up) + "[[listener]]\nlisten = \"127.0.0.1:" + std::to_string(b) +
+         "\"\nupstream = \"up\"\n";
+}
+
+TEST(Lifecycle, SighupReloadsAndKeepsEstablishedConnections) {
+  TestUpstream up;
+  uint16_t a = free_port(), b = free_port();
+  RunningProxy proxy(simple_config(a, up.port()));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+  net::Fd held = connect_to("127.0.0.1", a);
+  ASSERT_TRUE(echoes(held.get()));
+
+  proxy.rewrite(two_listeners(a, b, up.port()));  // adds a listener
+  proxy.process().signal(SIGHUP);
+  ASSERT_TRUE(proxy.process().wait_for_log("event=reload_done", 5s)) << proxy.process().err();
+  EXPECT_TRUE(echoes(held.get(), "still here")) << "reload dropped an established connection";
+  net::Fd on_new = connect_to("127.0.0.1", b);
+  EXPECT_TRUE(on_new && echoes(on_new.get())) << "the added listener does not relay";
+  net::Fd on_old = connect_to("127.0.0.1", a);
+  EXPECT_TRUE(on_old && echoes(on_old.get()));
+
+  proxy.rewrite(simple_config(a, up.port()));  // removes it again
+  proxy.process().signal(SIGHUP);
+  ASSERT_TRUE(wait_until([&] {
+    return proxy.process().err().find("event=reload_done") !=
+           proxy.process().err().rfind("event=reload_done");
+  }, 5s));
+  EXPECT_FALSE(connect_to("127.0.0.1", b, 1s)) << "a removed listener still accepts";
+  EXPECT_TRUE(echoes(on_new.get(), "kept")) << "a connection of a removed listener was dropped";
+}
+
+TEST(Lifecycle, ABadConfigOnReloadKeepsThePreviousOne) {
+  TestUpstream up;
+  uint16_t a = free_port();
+  RunningProxy proxy(simple_config(a, up.port()));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+  proxy.rewrite("max_connections = \"many\"\n");
+  proxy.process().signal(SIGHUP);
+  ASSERT_TRUE(proxy.process().wait_for_log("event=reload_failed", 5s));
+  EXPECT_NE(proxy.process().err().find("max_connections"), std::string::npos);
+  EXPECT_TRUE(proxy.process().running());
+  net::Fd fd = connect_to("127.0.0.1", a);
+  EXPECT_TRUE(fd && echoes(fd.get()));
+}
+
+TEST(Lifecycle, SigtermStopsAcceptingAndLetsConnectionsFinish) {
+  TestUpstream up;
+  uint16_t a = free_port();
+  RunningProxy proxy(simple_config(a, up.port(), "drain_timeout = \"30s\"\n"));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+  net::Fd held = connect_to("127.0.0.1", a);
+  ASSERT_TRUE(echoes(held.get()));
+
+  proxy.process().signal(SIGTERM);
+  ASSERT_TRUE(proxy.process().wait_for_log("event=draining", 5s));
+  EXPECT_TRUE(wait_until([&] { return !connect_to("127.0.0.1", a, 500ms); }, 3s))
+      << "still accepting while draining";
+  EXPECT_TRUE(echoes(held.get(), "finishing")) << "draining cut an open connection";
+  EXPECT_TRUE(proxy.process().running());
+  held.reset();  // the last connection ends: the proxy exits, 0
+  auto status = proxy.process().wait_exit(5s);
+  ASSERT_TRUE(status.has_value()) << "did not exit after the last connection closed";
+  EXPECT_EQ(*status, 0);
+}
+
+TEST(Lifecycle, DrainTimeoutEndsConnectionsThatDoNotFinish) {
+  TestUpstream up;
+  uint16_t a = free_port();
+  RunningProxy proxy(simple_config(a, up.port(), "drain_timeout = \"500ms\"\n"));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+  net::Fd held = connect_to("127.0.0.1", a);
+  ASSERT_TRUE(echoes(held.get()));
+  auto t0 = Clock::now();
+  proxy.process().signal(SIGTERM);
+  auto status = proxy.process().wait_exit(5s);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(*status, 0);
+  EXPECT_GE(Clock::now() - t0, 400ms) << "did not wait for the drain timeout";
+  EXPECT_TRUE(wait_closed(held.get(), 1s));
+}
+
+}  // namespace
+}  // namespace ferry::test
