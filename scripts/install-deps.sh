@@ -12,7 +12,7 @@ packages=(
   libtomlplusplus-dev libcli11-dev libfmt-dev libqrencode-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # real peers and tools used by the tests and benchmarks
-  haproxy openssl curl iproute2 tshark iperf3 procps psmisc
+  haproxy openssl curl iproute2 tshark iperf3 procps psmisc systemd
 )
 
 missing=()

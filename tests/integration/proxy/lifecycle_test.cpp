@@ -1,5 +1,6 @@
 // Signals: SIGHUP reloads without dropping connections, SIGTERM drains.
 #include <signal.h>
+#include <unistd.h>
 
 #include "harness/test_upstream.h"
 #include "proxy_fixture.h"
@@ -91,6 +92,43 @@ TEST(Lifecycle, DrainTimeoutEndsConnectionsThatDoNotFinish) {
   EXPECT_EQ(*status, 0);
   EXPECT_GE(Clock::now() - t0, 400ms) << "did not wait for the drain timeout";
   EXPECT_TRUE(wait_closed(held.get(), 1s));
+}
+
+}  // namespace
+}  // namespace ferry::test
+
+namespace ferry::test {
+namespace {
+
+TEST(Lifecycle, DropsRootAfterBinding) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to have privileges to drop";
+  TestUpstream up;
+  uint16_t a = free_port();
+  RunningProxy proxy(simple_config(a, up.port(), "user = \"nobody\"\n"));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+  std::string status = read_file("/proc/" + std::to_string(proxy.process().pid()) + "/status");
+  size_t at = status.find("Uid:");
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_EQ(status.find("\t0\t", at), std::string::npos) << status.substr(at, 40);
+  net::Fd fd = connect_to("127.0.0.1", a);
+  EXPECT_TRUE(fd && echoes(fd.get())) << "relaying stopped after dropping privileges";
+}
+
+TEST(Lifecycle, TheSystemdUnitIsValidAndHardened) {
+  std::string out;
+  if (run_command({"systemd-analyze", "--version"}, out) != 0) GTEST_SKIP() << "no systemd-analyze";
+  TempDir dir;
+  std::string unit = read_file(std::string(FERRY_SOURCE_DIR) + "/deploy/systemd/ferry-proxy.service");
+  RunningProxy::replace_all(unit, "/usr/local/bin/ferry-proxy", binary("ferry-proxy"));
+  std::string path = dir.write("ferry-proxy.service", unit, 0644);
+  EXPECT_EQ(run_command({"systemd-analyze", "verify", path}, out), 0) << out;
+  ASSERT_EQ(run_command({"systemd-analyze", "security", "--offline=yes", "--threshold=20", path}, out), 0)
+      << out;
+  EXPECT_NE(out.find("Overall exposure level"), std::string::npos) << out;
+  for (const char* must : {"NoNewPrivileges=yes", "ProtectSystem=strict",
+                           "AmbientCapabilities=CAP_NET_BIND_SERVICE", "DynamicUser=yes"}) {
+    EXPECT_NE(unit.find(must), std::string::npos) << must;
+  }
 }
 
 }  // namespace
