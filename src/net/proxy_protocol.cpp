@@ -112,8 +112,10 @@ Shape ipv6_text(std::string_view t) {
   if (dot != std::string_view::npos) groups += 2;
   if (groups > (double_colons ? 7 : 8)) return Shape::bad;
   if (dot != std::string_view::npos && dotted_quad(quad) != Shape::full) return Shape::prefix;
+  char text[kMaxAddressText + 1] = {};
+  std::memcpy(text, t.data(), t.size());
   in6_addr a{};
-  return inet_pton(AF_INET6, std::string(t).c_str(), &a) == 1 ? Shape::full : Shape::prefix;
+  return inet_pton(AF_INET6, text, &a) == 1 ? Shape::full : Shape::prefix;
 }
 
 // 0..65535 in decimal, no sign, no leading zero.
