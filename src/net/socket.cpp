@@ -23,6 +23,7 @@ Fd listen_tcp(const SocketAddress& addr, const ListenOptions& opts, std::string&
     const int* v6only = opts.dual_stack ? &zero : &one;
     ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, v6only, sizeof one);
   }
+  if (opts.nodelay) ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (opts.defer_accept) {
     int secs = 1;
     ::setsockopt(fd.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof secs);
@@ -39,6 +40,8 @@ Fd connect_tcp(const SocketAddress& addr, int& errno_out) {
     errno_out = errno;
     return fd;
   }
+  int one = 1;
+  ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (::connect(fd.get(), addr.sa(), addr.len()) != 0 && errno != EINPROGRESS) {
     errno_out = errno;
     return Fd();

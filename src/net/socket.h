@@ -15,14 +15,15 @@ struct ListenOptions {
   bool dual_stack = true;   // [::] also accepts IPv4 (IPV6_V6ONLY=0)
   int backlog = 4096;
   bool defer_accept = false;  // TCP_DEFER_ACCEPT: wake only when data arrives
+  bool nodelay = true;        // TCP_NODELAY, inherited by every accepted socket
 };
 
 // Non-blocking listening TCP socket. On failure returns an invalid Fd and sets
 // `error` to a message naming the address.
 Fd listen_tcp(const SocketAddress& addr, const ListenOptions& opts, std::string& error);
 
-// Non-blocking, close-on-exec TCP socket with connect(2) started. Returns an
-// invalid Fd and sets errno_out when connect fails at once.
+// Non-blocking, close-on-exec TCP socket with TCP_NODELAY and connect(2)
+// started. Returns an invalid Fd and sets errno_out when connect fails at once.
 Fd connect_tcp(const SocketAddress& addr, int& errno_out);
 
 // The pending error of a socket after a non-blocking connect (0 = connected).

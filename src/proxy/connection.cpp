@@ -46,8 +46,7 @@ ListenerCounters& Connection::counters() {
 
 void Connection::start() {
   worker_.attach(this);
-  started_ms_ = now();
-  net::set_nodelay(client_.fd());
+  started_ms_ = now();  // (TCP_NODELAY comes from the listening socket)
   if (!worker_.loop().add(client_.fd(), kWatch, &client_side_)) {
     close(CloseReason::client_error);
     return;
@@ -204,9 +203,12 @@ void Connection::connect_next() {
   close(CloseReason::connect_failed);
 }
 
-void Connection::on_connect_result() {
-  int err = net::socket_error(upstream_.fd());
-  if (err != 0) {
+void Connection::on_connect_result(uint32_t events) {
+  // Writable without an error flag means connected: no getsockopt needed.
+  int err = (events & (EPOLLERR | EPOLLHUP)) != 0 ? net::socket_error(upstream_.fd()) : 0;
+  if (err == 0 && (events & EPOLLOUT) == 0) return;  // not decided yet
+  if (err != 0 || (events & EPOLLHUP) != 0) {
+    if (err == 0) err = ECONNREFUSED;
     upstream_failed(std::strerror(err));
     connect_next();
     return;
@@ -219,8 +221,8 @@ void Connection::on_connect_result() {
 
 void Connection::start_relay() {
   stage_ = Stage::relaying;
-  net::set_nodelay(upstream_.fd());
-  if (!header_queued_) queue_upstream_header(net::local_address(client_.fd()).unmapped());
+  if (!header_queued_ && listener_->upstream->config().send_proxy != ProxyHeader::none)
+    queue_upstream_header(net::local_address(client_.fd()).unmapped());
   last_active_ms_ = now();
   arm_idle_timer();
   relay({true, true, true, true, true, true});
@@ -265,7 +267,7 @@ void Connection::on_io(bool upstream_side, uint32_t events) {
       return;
     case Stage::connecting:
       // Client bytes wait in the kernel (or in OpenSSL) until the relay starts.
-      if (upstream_side) on_connect_result();
+      if (upstream_side) on_connect_result(events);
       return;
     case Stage::relaying: {
       if (events == kKick) {

@@ -61,7 +61,7 @@ class Connection final : public net::Deferred, public net::TimerHandler {
   void start_tls();
   void continue_tls();
   void connect_next();
-  void on_connect_result();
+  void on_connect_result(uint32_t events);
   void start_relay();
   void relay(const net::Relay::Events& ev);
   void arm_idle_timer();
