@@ -84,36 +84,39 @@ class RatchetSession {
     PublicKey base_key{};
     uint32_t signed_prekey_id = 0;
     std::optional<uint32_t> one_time_prekey_id;
+    bool operator==(const PrekeyInfo&) const = default;
   };
   struct SkippedKey {
     PublicKey ratchet_key{};
     uint32_t n = 0;
-    Key32 seed;
+    Key32 seed;  // the message seed; the keys are derived from it on use
   };
-  struct Header {
-    PublicKey ratchet_key{};
-    uint32_t pn = 0;
-    uint32_t n = 0;
+  // Everything a decrypt may change, copied so a failure changes nothing.
+  struct Chains {
+    Key32 root;
+    DhKeyPair ratchet;                // DHs
+    std::optional<PublicKey> remote;  // DHr
+    std::optional<Key32> send;        // CKs
+    std::optional<Key32> recv;        // CKr
+    uint32_t send_n = 0;              // Ns
+    uint32_t recv_n = 0;              // Nr
+    uint32_t prev_send_n = 0;         // PN
   };
 
-  RatchetSession(const IdentityPublicKey& local, const IdentityPublicKey& remote);
+  RatchetSession(const IdentityPublicKey& local, const IdentityPublicKey& remote)
+      : local_identity_(local), remote_identity_(remote) {}
   Result<Bytes> decrypt_normal(ByteView message);
   Bytes associated_data() const;
+  static Result<void> skip_keys(Chains& c, uint32_t until, std::vector<SkippedKey>& fresh);
+  void keep_skipped(std::vector<SkippedKey>&& fresh);
 
   IdentityPublicKey local_identity_;
   IdentityPublicKey remote_identity_;
   bool initiator_ = false;
-  Key32 root_key_;
-  DhKeyPair ratchet_;                          // DHs
-  std::optional<PublicKey> remote_ratchet_;    // DHr
-  std::optional<Key32> send_chain_;            // CKs
-  std::optional<Key32> recv_chain_;            // CKr
-  uint32_t send_n_ = 0;                        // Ns
-  uint32_t recv_n_ = 0;                        // Nr
-  uint32_t prev_send_n_ = 0;                   // PN
+  Chains st_;
   std::optional<PrekeyInfo> pending_prekey_;   // initiator, until a reply arrives
   std::optional<PrekeyInfo> accepted_prekey_;  // responder: the prekey message it accepted
-  std::vector<SkippedKey> skipped_;            // oldest first
+  std::vector<SkippedKey> skipped_;            // oldest first, at most kMaxSkippedKeys
 };
 
 struct AcceptedSession {

@@ -30,7 +30,8 @@ struct HandshakeConfig {
   std::optional<DhKeyPair> s;  // local static key pair
   // Local ephemeral. Required when the pattern lists "e" in our pre-message
   // (XXfallback responder). Otherwise, if set, it is used instead of a fresh
-  // key at our "e" token: only test vectors do that.
+  // key at our "e" token: test vectors do that, and Noise Pipes, which must
+  // reuse the IK ephemeral if the server falls back.
   std::optional<DhKeyPair> e;
   std::optional<Bytes> rs;  // remote static public key known in advance
   std::optional<Bytes> re;  // remote ephemeral known in advance (XXfallback initiator)

@@ -32,6 +32,11 @@ inline constexpr std::string_view kFerryPrologue = "ferry/noise-pipes/1";
 
 enum class PipesType : uint8_t { xx = 0x00, ik = 0x01, xx_fallback = 0x02 };
 
+// The largest handshake payload: the frame body (type byte + Noise message)
+// stays within 65535 bytes for every Pipes message (at most 96 bytes of keys
+// and tags besides the payload).
+inline constexpr size_t kMaxPipesPayload = 65535 - 1 - 96;
+
 enum class PinPolicy : uint8_t {
   // After a fallback, a server static key different from the pinned one fails
   // the handshake (Errc::bad_key). What Ferry clients use: a proxy in the
@@ -75,6 +80,7 @@ class PipesInitiator {
   PipesInitiator() = default;
   std::optional<HandshakeState> hs_;
   DhKeyPair static_;
+  DhKeyPair ephemeral_;  // kept for XXfallback, where it is a pre-message
   std::optional<Bytes> pinned_;
   Bytes prologue_;
   PinPolicy policy_ = PinPolicy::strict;
