@@ -490,27 +490,56 @@ ratio() { # a b -> a/b
   awk -v a="$1" -v b="$2" 'BEGIN {if (b == 0) print "–"; else printf "%.2f×", a / b}'
 }
 
-# metric | workload | label | decimals | target (issue 3)
+# metric | workload | label | decimals | target (issue 3) | how to check it:
+# REF:OP:X means ferry's median OP X × REF's median (REF: a relay, or "hap" =
+# every HAProxy variant in the run, or "abs" = X itself); OP is le or ge.
 ROWS=(
-  "pp100_msgs|pingpong100|ping-pong 100 conn × 512 B: msgs/s|0|"
-  "pp100_p99|pingpong100|ping-pong 100 conn: p99 round trip, µs|0|"
-  "pp100_cpu|pingpong100|relay CPU per round trip, 100 conn, µs|1|≤ 0.6× WhatsApp"
-  "pp1000_msgs|pingpong1000|ping-pong 1000 conn × 512 B: msgs/s|0|≥ 1.5× WhatsApp"
-  "pp1000_p50|pingpong1000|ping-pong 1000 conn: p50 round trip, µs|0|"
-  "pp1000_p99|pingpong1000|ping-pong 1000 conn: p99 round trip, µs|0|≤ 1× WhatsApp"
-  "pp1000_cpu|pingpong1000|relay CPU per round trip, 1000 conn, µs|1|≤ 0.6× WhatsApp"
-  "bulk_gbps|bulk|one bulk stream (iperf3), Gbit/s|2|≥ 1.2× splice"
-  "bulk_cpu|bulk|relay CPU per GB carried, ms|0|"
-  "idle_mem|memory|memory per idle relayed connection ($HOLD_CONNECTIONS held), bytes|0|≤ 1024 B"
-  "idle_fds|memory|file descriptors per idle relayed connection|2|"
-  "start_rss|memory|relay RSS at start, KiB|0|"
-  "tls_ecdsa_rate|tls-ecdsa|TLS handshakes/s, same ECDSA P-256 cert|0|"
-  "tls_ecdsa_cpu|tls-ecdsa|relay CPU per TLS handshake, same ECDSA P-256 cert, µs|0|≤ 0.8× HAProxy"
-  "tls_default_rate|tls-default|TLS handshakes/s, HAProxy RSA-4096 vs ferry default cert|0|"
-  "tls_default_cpu|tls-default|relay CPU per TLS handshake, HAProxy RSA-4096 vs ferry default cert, µs|0|≤ 0.1× HAProxy"
-  "connect_rate|connect|new connections/s (connect, 16 B echo, close)|0|"
-  "connect_cpu|connect|relay CPU per new connection, µs|1|≤ 0.7× HAProxy"
+  "pp100_msgs|pingpong100|ping-pong 100 conn × 512 B: msgs/s|0||"
+  "pp100_p99|pingpong100|ping-pong 100 conn: p99 round trip, µs|0||"
+  "pp100_cpu|pingpong100|relay CPU per round trip, 100 conn, µs|1|≤ 0.6× WhatsApp|haproxy-whatsapp:le:0.6"
+  "pp1000_msgs|pingpong1000|ping-pong 1000 conn × 512 B: msgs/s|0|≥ 1.5× WhatsApp|haproxy-whatsapp:ge:1.5"
+  "pp1000_p50|pingpong1000|ping-pong 1000 conn: p50 round trip, µs|0||"
+  "pp1000_p99|pingpong1000|ping-pong 1000 conn: p99 round trip, µs|0|≤ 1× WhatsApp|haproxy-whatsapp:le:1"
+  "pp1000_cpu|pingpong1000|relay CPU per round trip, 1000 conn, µs|1|≤ 0.6× WhatsApp|haproxy-whatsapp:le:0.6"
+  "bulk_gbps|bulk|one bulk stream (iperf3), Gbit/s|2|≥ 1.2× splice|haproxy-splice:ge:1.2"
+  "bulk_cpu|bulk|relay CPU per GB carried, ms|0||"
+  "idle_mem|memory|memory per idle relayed connection ($HOLD_CONNECTIONS held), bytes|0|≤ 1024 B|abs:le:1024"
+  "idle_fds|memory|file descriptors per idle relayed connection|2||"
+  "start_rss|memory|relay RSS at start, KiB|0||"
+  "tls_ecdsa_rate|tls-ecdsa|TLS handshakes/s, same ECDSA P-256 cert|0||"
+  "tls_ecdsa_cpu|tls-ecdsa|relay CPU per TLS handshake, same ECDSA P-256 cert, µs|0|≤ 0.8× HAProxy|hap:le:0.8"
+  "tls_default_rate|tls-default|TLS handshakes/s, HAProxy RSA-4096 vs ferry default cert|0||"
+  "tls_default_cpu|tls-default|relay CPU per TLS handshake, HAProxy RSA-4096 vs ferry default cert, µs|0|≤ 0.1× HAProxy|hap:le:0.1"
+  "connect_rate|connect|new connections/s (connect, 16 B echo, close)|0||"
+  "connect_cpu|connect|relay CPU per new connection, µs|1|≤ 0.7× HAProxy|hap:le:0.7"
 )
+
+# verdict SPEC METRIC -> "met", "missed" or "" (cannot tell from this run)
+verdict() {
+  local ref op x
+  IFS=':' read -r ref op x <<<"$1"
+  [[ -n $ref ]] || return 0
+  local f
+  f=$(median ferry "$2")
+  [[ -n $f ]] || return 0
+  local refs=()
+  case $ref in
+    abs) refs=(abs) ;;
+    hap) for r in haproxy-whatsapp haproxy-splice; do has_relay "$r" && refs+=("$r"); done ;;
+    *) has_relay "$ref" && refs=("$ref") ;;
+  esac
+  ((${#refs[@]})) || return 0
+  local r bound ok=1
+  for r in "${refs[@]}"; do
+    if [[ $r = abs ]]; then bound=$x; else
+      bound=$(median "$r" "$2")
+      [[ -n $bound ]] || return 0
+      bound=$(awk -v b="$bound" -v x="$x" 'BEGIN {print b * x}')
+    fi
+    awk -v f="$f" -v b="$bound" -v op="$op" 'BEGIN {exit !((op == "le") ? f <= b : f >= b)}' || ok=0
+  done
+  ((ok)) && echo met || echo missed
+}
 
 declare -A TITLE=([none]="no relay" [haproxy-whatsapp]="HAProxy 2.6, WhatsApp settings (4 KiB)"
   [haproxy-splice]="HAProxy 2.6, 16 KiB + splice" [ferry]="ferry-proxy")
@@ -526,11 +555,12 @@ table_rows() { # prints "|"-separated rows: header, then one per metric
   for r in $RELAYS; do header+="|${TITLE[$r]}"; done
   ((RATIO_WA)) && header+="|ferry ÷ HAProxy WhatsApp"
   ((RATIO_SPLICE)) && header+="|ferry ÷ HAProxy splice"
-  header+="|target"
+  header+="|target (issue 3)"
+  has_relay ferry && header+="|ferry"
   echo "$header"
-  local row metric workload label decimals target line
+  local row metric workload label decimals target spec line
   for row in "${ROWS[@]}"; do
-    IFS='|' read -r metric workload label decimals target <<<"$row"
+    IFS='|' read -r metric workload label decimals target spec <<<"$row"
     [[ " $WORKLOADS " = *" $workload "* ]] || continue
     line=$label
     for r in $RELAYS; do line+="|$(fmt "$decimals" "$(median "$r" "$metric")")"; done
@@ -539,6 +569,7 @@ table_rows() { # prints "|"-separated rows: header, then one per metric
     ((RATIO_WA)) && line+="|$(ratio "$f" "$(median haproxy-whatsapp "$metric")")"
     ((RATIO_SPLICE)) && line+="|$(ratio "$f" "$(median haproxy-splice "$metric")")"
     line+="|${target:-}"
+    has_relay ferry && line+="|$(verdict "$spec" "$metric")"
     echo "$line"
   done
   for mode in ecdsa default; do
@@ -547,12 +578,14 @@ table_rows() { # prints "|"-separated rows: header, then one per metric
     for r in $RELAYS; do line+="|$(first "$r" "tls_${mode}_key" | sed 's/^$/–/')"; done
     ((RATIO_WA)) && line+="|"
     ((RATIO_SPLICE)) && line+="|"
+    has_relay ferry && line+="|"
     echo "$line|"
   done
   line="errors, all runs (see notes)"
   for r in $RELAYS; do line+="|$(total "$r" errors)"; done
   ((RATIO_WA)) && line+="|"
   ((RATIO_SPLICE)) && line+="|"
+  has_relay ferry && line+="|"
   echo "$line|"
 }
 
@@ -572,7 +605,7 @@ awk -F'|' '{
   print line
   if (NR == 1) {
     line = "|"
-    for (i = 1; i <= NF; i++) line = line (i == 1 ? "---|" : "--:|")
+    for (i = 1; i <= NF; i++) line = line ((i == 1 || $i ~ /^target/ || $i == "ferry") ? "---|" : "--:|")
     print line
   }
 }' <<<"$TABLE"
