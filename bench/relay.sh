@@ -13,7 +13,8 @@
 # Environment: BUILD (build dir, default build), RUNS (3), DURATION (5 s
 # measured per run), WARMUP (1 s), RELAYS, HOLD_CONNECTIONS (8000),
 # BASE_PORT (24100: uses BASE_PORT..BASE_PORT+5), NO_BUILD=1, JOBS (2),
-# KEEP_TMP=1 (keep configs, logs and raw results), FERRY_PROXY, HAPROXY.
+# KEEP_TMP=1 (keep configs, logs and raw results), MAX_LOAD (wait for a load
+# average below it first), FERRY_PROXY, HAPROXY.
 #
 # The relay's CPU per operation comes from /proc/PID/stat (utime + stime of
 # all its threads) over the measured window, divided by the operations done:
@@ -445,6 +446,16 @@ measure_connect() {
 
 # Runs are interleaved (workload, run, relay) so a slow spell on the shared
 # machine hits every relay rather than one.
+if [[ -n ${MAX_LOAD:-} ]]; then
+  # Other work on a shared machine skews throughput rows: optionally wait for a quiet spell.
+  waited=0
+  while awk -v l="$(cut -d' ' -f1 /proc/loadavg)" -v m="$MAX_LOAD" 'BEGIN {exit !(l >= m)}'; do
+    ((waited >= ${MAX_LOAD_WAIT:-600})) && { log "load still $(cut -d' ' -f1 /proc/loadavg) after ${waited}s; starting anyway"; break; }
+    ((waited % 60 == 0)) && log "waiting for load average < $MAX_LOAD (now $(cut -d' ' -f1 /proc/loadavg))"
+    sleep 5
+    waited=$((waited + 5))
+  done
+fi
 START=$SECONDS
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 log "workloads: $WORKLOADS; relays: $RELAYS; runs: $RUNS; ${DURATION}s measured + ${WARMUP}s warm-up each"
