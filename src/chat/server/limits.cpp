@@ -1,0 +1,70 @@
+#include "chat/server/limits.h"
+
+#include <algorithm>
+
+namespace ferry::chat::server {
+
+void TokenBucket::refill(double rate_per_s, double burst, uint64_t now_ms) {
+  if (now_ms > last_ms_) {
+    tokens_ = std::min(burst, tokens_ + rate_per_s * static_cast<double>(now_ms - last_ms_) / 1000);
+    last_ms_ = now_ms;
+  }
+}
+
+bool TokenBucket::take(double rate_per_s, double burst, uint64_t now_ms) {
+  refill(rate_per_s, burst, now_ms);
+  if (tokens_ < 1) return false;
+  tokens_ -= 1;
+  return true;
+}
+
+bool TokenBucket::full(double rate_per_s, double burst, uint64_t now_ms) const {
+  double elapsed = now_ms > last_ms_ ? static_cast<double>(now_ms - last_ms_) : 0.0;
+  return tokens_ + rate_per_s * elapsed / 1000 >= burst;
+}
+
+IpTable::Verdict IpTable::admit(std::string_view ip, uint64_t now_ms) {
+  auto key = std::string(ip);
+  auto it = table_.find(key);
+  double burst = 2.0 * new_per_second_;
+  if (it == table_.end())
+    it = table_.emplace(std::move(key), Entry{0, TokenBucket(burst, now_ms)}).first;
+  Entry& e = it->second;
+  Verdict v = Verdict::ok;
+  if (max_per_ip_ != 0 && e.connections >= max_per_ip_) {
+    v = Verdict::too_many;
+  } else if (new_per_second_ != 0 && !e.rate.take(new_per_second_, burst, now_ms)) {
+    v = Verdict::too_fast;
+  } else {
+    ++e.connections;
+  }
+  if (v != Verdict::ok && e.connections == 0 &&
+      (new_per_second_ == 0 || e.rate.full(new_per_second_, burst, now_ms)))
+    table_.erase(it);
+  return v;
+}
+
+void IpTable::release(std::string_view ip, uint64_t now_ms) {
+  auto it = table_.find(std::string(ip));
+  if (it == table_.end()) return;
+  Entry& e = it->second;
+  if (e.connections > 0) --e.connections;
+  double burst = 2.0 * new_per_second_;
+  if (e.connections == 0 && (new_per_second_ == 0 || e.rate.full(new_per_second_, burst, now_ms)))
+    table_.erase(it);
+}
+
+void IpTable::sweep(uint64_t now_ms) {
+  double burst = 2.0 * new_per_second_;
+  std::erase_if(table_, [&](auto& kv) {
+    return kv.second.connections == 0 &&
+           (new_per_second_ == 0 || kv.second.rate.full(new_per_second_, burst, now_ms));
+  });
+}
+
+uint32_t IpTable::connections(std::string_view ip) const {
+  auto it = table_.find(std::string(ip));
+  return it == table_.end() ? 0 : it->second.connections;
+}
+
+}  // namespace ferry::chat::server

@@ -1,0 +1,52 @@
+// Admission and rate limits: a token bucket (per connection: frames; per
+// client IP: new connections) and the per-IP table that holds them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace ferry::chat::server {
+
+// Starts full. take() refills by elapsed time, then spends one token.
+class TokenBucket {
+ public:
+  TokenBucket() = default;
+  TokenBucket(double burst, uint64_t now_ms) : tokens_(burst), last_ms_(now_ms) {}
+  bool take(double rate_per_s, double burst, uint64_t now_ms);
+  bool full(double rate_per_s, double burst, uint64_t now_ms) const;
+
+ private:
+  void refill(double rate_per_s, double burst, uint64_t now_ms);
+  double tokens_ = 0;
+  uint64_t last_ms_ = 0;
+};
+
+// Connections and new-connection rate per client IP (raw address bytes).
+class IpTable {
+ public:
+  IpTable(uint32_t max_per_ip, uint32_t new_per_second)
+      : max_per_ip_(max_per_ip), new_per_second_(new_per_second) {}
+
+  enum class Verdict : uint8_t { ok, too_many, too_fast };
+  // Counts a new connection from `ip` unless a limit refuses it.
+  Verdict admit(std::string_view ip, uint64_t now_ms);
+  void release(std::string_view ip, uint64_t now_ms);
+  // Forgets addresses with no connection and a full rate budget (the server
+  // calls it every few seconds, so the table only holds what matters now).
+  void sweep(uint64_t now_ms);
+  size_t tracked() const { return table_.size(); }
+  uint32_t connections(std::string_view ip) const;
+
+ private:
+  struct Entry {
+    uint32_t connections = 0;
+    TokenBucket rate;
+  };
+  uint32_t max_per_ip_;
+  uint32_t new_per_second_;
+  std::unordered_map<std::string, Entry> table_;
+};
+
+}  // namespace ferry::chat::server

@@ -1,0 +1,119 @@
+// The server's durable state in one SQLite file (WAL): accounts, prekeys and
+// the per-recipient queues of opaque envelopes.
+//
+// Not thread-safe: exactly one thread (the StoreWorker) uses it, and every
+// call runs inside the transaction the worker opened, so a batch of requests
+// becomes durable (or not) as a whole. Unexpected SQLite failures throw
+// db::DbError; the worker rolls the batch back and calls on_rollback().
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "chat/db/sqlite.h"
+#include "chat/proto/messages.h"
+
+namespace ferry::chat::server {
+
+struct Account {
+  int64_t id = 0;
+  std::string username;
+  std::string login_key;     // the Noise static public key that logs in
+  std::string identity_key;  // the public identity key (X3DH), opaque here
+};
+
+struct StoredEnvelope {
+  int64_t id = 0;
+  std::string sender;
+  uint64_t client_id = 0;
+  std::string content;
+  int64_t stored_at_ms = 0;
+};
+
+struct StoreLimits {
+  uint32_t max_one_time_prekeys = 1000;  // per account; uploads beyond it are dropped
+  int64_t max_queue = 100'000;           // envelopes waiting per recipient
+};
+
+class ServerStore {
+ public:
+  // `synchronous`: SQLite's PRAGMA synchronous ("FULL": a commit survives a
+  // power cut; "NORMAL": survives a crash of the process only).
+  static std::unique_ptr<ServerStore> open(const std::string& path, std::string_view synchronous,
+                                           const StoreLimits& limits, std::string& error);
+  ServerStore(const ServerStore&) = delete;
+  ServerStore& operator=(const ServerStore&) = delete;
+
+  db::Database& db() { return *db_; }
+  // Cached counts may be wrong after a rollback: forget them.
+  void on_rollback() { queue_len_.clear(); }
+
+  std::optional<Account> account_by_login(std::string_view login_key);
+  std::optional<Account> account_by_name(std::string_view username);
+
+  enum class RegisterStatus : uint8_t { created, unchanged, login_has_other_name, username_taken };
+  struct RegisterResult {
+    RegisterStatus status = RegisterStatus::created;
+    Account account;  // set for created and unchanged
+  };
+  // Idempotent for the same (login, username, identity key).
+  RegisterResult register_account(std::string_view login_key, std::string_view username,
+                                  std::string_view identity_key, int64_t now_ms);
+
+  // Replaces the signed prekey if given, adds one-time prekeys (same id:
+  // replaced) up to the limit. Returns how many one-time prekeys are held.
+  uint32_t store_prekeys(int64_t account_id, const pb::UploadPrekeys& upload);
+  uint32_t count_one_time_prekeys(int64_t account_id);
+
+  enum class BundleStatus : uint8_t { ok, unknown_user, no_signed_prekey };
+  struct BundleResult {
+    BundleStatus status = BundleStatus::unknown_user;
+    pb::PrekeyBundle bundle;
+    int64_t owner_id = 0;
+    uint32_t remaining = 0;  // one-time prekeys left for the owner after this
+  };
+  // Hands out one one-time prekey (the oldest id) and deletes it.
+  BundleResult take_bundle(std::string_view username);
+
+  enum class EnqueueStatus : uint8_t { stored, duplicate, unknown_recipient, queue_full };
+  struct EnqueueResult {
+    EnqueueStatus status = EnqueueStatus::unknown_recipient;
+    int64_t envelope_id = 0;
+    int64_t recipient_id = 0;
+  };
+  // (sender, client_id) is unique: a resend returns the first copy's id.
+  EnqueueResult enqueue(int64_t sender_id, std::string_view recipient, uint64_t client_id,
+                        std::string_view content, int64_t now_ms);
+
+  // Up to `limit` envelopes for `recipient_id` with id > after_id, oldest first.
+  std::vector<StoredEnvelope> load(int64_t recipient_id, int64_t after_id, size_t limit);
+
+  // Deletes those of `ids` queued for `recipient_id` (others are ignored).
+  // Returns how many were deleted.
+  size_t ack(int64_t recipient_id, std::span<const uint64_t> ids);
+
+  int64_t queue_length(int64_t recipient_id);
+
+ private:
+  ServerStore(std::unique_ptr<db::Database> db, const StoreLimits& limits);
+  void create_schema();
+  void prepare_statements();
+  Account read_account(db::Statement& st);
+
+  std::unique_ptr<db::Database> db_;
+  StoreLimits limits_;
+  std::unordered_map<int64_t, int64_t> queue_len_;  // recipient -> queued, cached
+
+  db::Statement account_by_login_, account_by_name_, insert_account_;
+  db::Statement upsert_signed_, insert_one_time_, count_one_time_;
+  db::Statement select_signed_, select_one_time_, delete_one_time_;
+  db::Statement insert_envelope_, find_duplicate_, load_, delete_envelope_, count_queue_;
+};
+
+}  // namespace ferry::chat::server

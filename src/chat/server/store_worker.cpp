@@ -1,0 +1,81 @@
+#include "chat/server/store_worker.h"
+
+#include "common/log.h"
+
+namespace ferry::chat::server {
+
+StoreWorker::StoreWorker(ServerStore& store, net::EventLoop& loop, size_t max_batch)
+    : store_(store), loop_(loop), max_batch_(max_batch == 0 ? 1 : max_batch) {}
+
+StoreWorker::~StoreWorker() {
+  stop();
+}
+
+void StoreWorker::start() {
+  thread_ = std::thread([this] { thread_main(); });
+}
+
+void StoreWorker::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void StoreWorker::submit(std::unique_ptr<StoreOp> op) {
+  outstanding_.fetch_add(1, std::memory_order_relaxed);
+  bool was_empty;
+  {
+    std::lock_guard lock(mu_);
+    was_empty = queue_.empty();
+    queue_.push_back(std::move(op));
+  }
+  if (was_empty) cv_.notify_one();
+}
+
+bool StoreWorker::run_batch(Batch& batch) {
+  auto& db = store_.db();
+  try {
+    db.begin();
+    for (auto& op : batch) op->run(store_);
+    db.commit();
+    return true;
+  } catch (const db::DbError& e) {
+    db.rollback();
+    store_.on_rollback();
+    log::error("store_batch_failed", {{"ops", batch.size()}, {"error", e.what()}});
+    return false;
+  }
+}
+
+void StoreWorker::thread_main() {
+  for (;;) {
+    auto batch = std::make_shared<Batch>();
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, nothing left
+      // Everything that queued up while the last batch was committing goes
+      // into this one: that is the group commit.
+      size_t n = std::min(queue_.size(), max_batch_);
+      batch->reserve(n);
+      for (size_t i = 0; i < n; ++i) {
+        batch->push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    bool committed = run_batch(*batch);
+    stats_.batches.fetch_add(1, std::memory_order_relaxed);
+    stats_.ops.fetch_add(batch->size(), std::memory_order_relaxed);
+    if (!committed) stats_.failed_batches.fetch_add(1, std::memory_order_relaxed);
+    loop_.post([this, batch, committed] {
+      for (auto& op : *batch) op->done(committed);
+      outstanding_.fetch_sub(batch->size(), std::memory_order_relaxed);
+      if (after_batch_) after_batch_();
+    });
+  }
+}
+
+}  // namespace ferry::chat::server

@@ -1,0 +1,53 @@
+#include "chat/server/limits.h"
+
+#include <gtest/gtest.h>
+
+namespace ferry::chat::server {
+namespace {
+
+TEST(TokenBucket, BurstThenRate) {
+  TokenBucket b(3, 1000);
+  EXPECT_TRUE(b.take(10, 3, 1000));
+  EXPECT_TRUE(b.take(10, 3, 1000));
+  EXPECT_TRUE(b.take(10, 3, 1000));
+  EXPECT_FALSE(b.take(10, 3, 1000));
+  EXPECT_FALSE(b.take(10, 3, 1050));  // half a token
+  EXPECT_TRUE(b.take(10, 3, 1100));   // one token after 100 ms at 10/s
+  EXPECT_FALSE(b.full(10, 3, 1100));
+  EXPECT_TRUE(b.full(10, 3, 1400));
+}
+
+TEST(IpTable, ConcurrentCapPerAddress) {
+  IpTable t(2, 0);
+  EXPECT_EQ(t.admit("a", 0), IpTable::Verdict::ok);
+  EXPECT_EQ(t.admit("a", 0), IpTable::Verdict::ok);
+  EXPECT_EQ(t.admit("a", 0), IpTable::Verdict::too_many);
+  EXPECT_EQ(t.admit("b", 0), IpTable::Verdict::ok);
+  t.release("a", 0);
+  EXPECT_EQ(t.admit("a", 0), IpTable::Verdict::ok);
+  EXPECT_EQ(t.connections("a"), 2u);
+}
+
+TEST(IpTable, NewConnectionRateAndForgetting) {
+  IpTable t(0, 1);  // one per second, bursts of two
+  EXPECT_EQ(t.admit("a", 0), IpTable::Verdict::ok);
+  EXPECT_EQ(t.admit("a", 0), IpTable::Verdict::ok);
+  EXPECT_EQ(t.admit("a", 0), IpTable::Verdict::too_fast);
+  EXPECT_EQ(t.admit("a", 1000), IpTable::Verdict::ok);
+  t.release("a", 1000);
+  t.release("a", 1000);
+  t.release("a", 1000);
+  EXPECT_EQ(t.tracked(), 1u);  // budget not yet back to full
+  t.sweep(5000);
+  EXPECT_EQ(t.tracked(), 0u);
+}
+
+TEST(IpTable, UnlimitedTracksOnlyLiveAddresses) {
+  IpTable t(0, 0);
+  EXPECT_EQ(t.admit("a", 0), IpTable::Verdict::ok);
+  t.release("a", 0);
+  EXPECT_EQ(t.tracked(), 0u);
+}
+
+}  // namespace
+}  // namespace ferry::chat::server
