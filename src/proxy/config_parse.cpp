@@ -433,6 +433,9 @@ ConfigResult parse_config(std::string_view text, const std::string& source) {
   if (text.size() > kMaxConfigBytes) {
     return ConfigError{source, 0, 0, "", "larger than 1 MiB: not a config file"};
   }
+  if (auto p = text::find_non_ascii_toml_cannot_take(text)) {
+    return ConfigError{source, p->line, p->column, "", std::string(p->why)};
+  }
   try {
     toml::table root = toml::parse(text, std::string_view(source));
     return Parser(source).parse(root);

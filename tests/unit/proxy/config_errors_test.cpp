@@ -46,6 +46,21 @@ const BadConfig kBad[] = {
     {"syntax: invalid UTF-8", with("user = \"\xff\""), 1, 8, "", "invalid utf-8"},
     {"syntax: unterminated table", "[stats\n", 1, 7, "", ""},
 
+    // Non-ASCII that toml++ 3.3 cannot take safely (config_text.h), refused first.
+    {"non-ASCII in a bare key", "[[l\xce\x84stener]]\n", 1, 4, "",
+     "non-ASCII text is allowed only in strings and comments"},
+    {"non-ASCII after =", with("user = \xcc\xaa"), 1, 8, "", "only in strings and comments"},
+    {"non-ASCII after a string", with("# \xc3\xa9\nuser = \"\xc3\xa9\" \xc2\xa7"), 2, 12, "",
+     "only in strings and comments"},
+    {"non-ASCII after a quote inside a number", with("x =6666'66\xc2\xa7 "), 1, 11, "",
+     "only in strings and comments"},
+    {"non-ASCII after = inside a number", with("x = 6=\"\xc2\xa7\""), 1, 8, "",
+     "only in strings and comments"},
+    {"non-ASCII after [ inside a number", "x = [6[\"\xc2\xa7\"]]\n", 1, 9, "",
+     "only in strings and comments"},
+    {"non-ASCII after a line-ending backslash",
+     with("# x\npublic_host = \"\"\"\\\n  \xc2\xa7\"\"\""), 3, 3, "", "line-ending backslash"},
+
     // Unknown keys, at every level.
     {"unknown top-level key", with("max_conections = 5"), 1, 1, "max_conections", "unknown key"},
     {"unknown table", with("[metrics]\nlisten = \"127.0.0.1:1\""), 1, 2, "metrics", "unknown key"},

@@ -173,6 +173,22 @@ upstream.x.servers = ["[::1]:7000"]
   EXPECT_EQ(c.upstreams.at("x").servers[0], (net::HostPort{"::1", 7000}));
 }
 
+TEST(ConfigParse, TakesNonAsciiTextInCommentsAndStrings) {
+  // Operators write comments in their own language; paths may hold any letter.
+  Config c = parse_ok(std::string(R"(# Прокси для всех §
+[tls]
+cert = "/etc/ferry/été.pem"   # сертификат
+key = '''/etc/ferry/§.key'''
+)") + std::string(kMinimalListenerAndUpstream));
+  EXPECT_EQ(c.tls.cert, "/etc/ferry/été.pem");
+  EXPECT_EQ(c.tls.key, "/etc/ferry/§.key");
+
+  Config inline_table = parse_ok(std::string(R"(tls = { cert = "/été.pem", key = 'ключ.pem' }
+)") + std::string(kMinimalListenerAndUpstream));
+  EXPECT_EQ(inline_table.tls.cert, "/été.pem");
+  EXPECT_EQ(inline_table.tls.key, "ключ.pem");
+}
+
 TEST(ConfigParse, DistinctAddressesOnOnePortAreNotDuplicates) {
   // Two specific addresses, one per family, share port 443 without overlap.
   Config c = parse_ok(R"([[listener]]
