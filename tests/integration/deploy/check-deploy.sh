@@ -117,6 +117,7 @@ helm_config() {
   # The default Service publishes only listeners that take clients directly.
   listeners "$cfg" >"$work/listeners"
   local port n=0
+  # shellcheck disable=SC2013  # port numbers are words
   for port in $(grep -o 'targetPort: [0-9]*' "$values" | awk '{print $2}'); do
     grep -qx "$port 0" "$work/listeners" ||
       fail "values.yaml publishes $port, which is not a listener without accept_proxy"
@@ -131,6 +132,7 @@ helm_config() {
   check_config "$work/example.toml" "examples/values-proxy-protocol.yaml config"
   listeners "$work/example.toml" >"$work/example-listeners"
   n=0
+  # shellcheck disable=SC2013  # port numbers are words
   for port in $(grep -o 'targetPort: [0-9]*' "$example" | awk '{print $2}'); do
     grep -qx "$port 1" "$work/example-listeners" ||
       fail "the PROXY-protocol example publishes $port, which is not an accept_proxy listener"
@@ -171,12 +173,15 @@ package_of() {
 }
 
 container_libs() {
-  command -v dpkg-query >/dev/null && command -v ldd >/dev/null ||
-    { echo "SKIP: needs dpkg-query and ldd"; exit 77; }
+  if ! command -v dpkg-query >/dev/null || ! command -v ldd >/dev/null; then
+    echo "SKIP: needs dpkg-query and ldd"
+    exit 77
+  fi
   local containerfile="$src/deploy/container/Containerfile" lib pkg
   quoted_list "$containerfile" RUNTIME_PACKAGES >"$work/runtime"
   quoted_list "$containerfile" BUILD_PACKAGES >"$work/build"
-  [ -s "$work/runtime" ] && [ -s "$work/build" ] || fail "no package lists in the Containerfile"
+  [ -s "$work/runtime" ] || fail "no RUNTIME_PACKAGES in the Containerfile"
+  [ -s "$work/build" ] || fail "no BUILD_PACKAGES in the Containerfile"
 
   : >"$work/needed"
   for lib in $(ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do
@@ -192,10 +197,10 @@ container_libs() {
   [ -z "$extra" ] || fail "the Containerfile's RUNTIME_PACKAGES has packages ferry-proxy does not use: $extra"
   ok "runtime packages = packages of ldd's libraries: $(tr '\n' ' ' <"$work/needed")"
 
-  for pkg in $(cat "$work/build"); do
+  while read -r pkg; do
     grep -qw -- "$pkg" "$src/scripts/install-deps.sh" ||
       fail "build package $pkg is not in scripts/install-deps.sh"
-  done
+  done <"$work/build"
   ok "build packages are all in scripts/install-deps.sh"
 
   yaml_block "$src/deploy/cloud-init/ferry-proxy.yaml" "- path: /usr/local/sbin/ferry-install" \
@@ -266,7 +271,7 @@ free_port() {
 # Starts ferry-proxy with one upstream (127.0.0.1:1, where nothing listens)
 # and the given health_check_interval; sets $stats. Retries on a lost port race.
 start_proxy() {
-  local interval="$1" attempt listen log pid i
+  local interval="$1" attempt listen log pid
   for attempt in 1 2 3 4 5; do
     stats="127.0.0.1:$(free_port)"
     listen="127.0.0.1:$(free_port)"
@@ -285,7 +290,7 @@ EOF
     "$bin" --config "$work/hc.toml" 2>"$log" &
     pid=$!
     pids+=("$pid")
-    for i in $(seq 1 100); do  # up to 10 s
+    for _ in $(seq 1 100); do  # up to 10 s
       grep -q 'event=started' "$log" && return 0
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.1
@@ -296,7 +301,7 @@ EOF
 }
 
 healthcheck() {
-  local hc="$src/deploy/container/healthcheck.sh" i
+  local hc="$src/deploy/container/healthcheck.sh"
   [ -x "$hc" ] || fail "$hc is not executable (the image copies its mode)"
 
   # Checks off: the server counts as up, /healthz is 200.
@@ -307,7 +312,7 @@ healthcheck() {
 
   # Checks every second against a closed port: no server up, /healthz 503.
   start_proxy 1s
-  for i in $(seq 1 100); do  # up to 10 s
+  for _ in $(seq 1 100); do  # up to 10 s
     "$hc" "$stats" >/dev/null || break
     sleep 0.1
   done
