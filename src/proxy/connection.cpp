@@ -21,6 +21,9 @@ constexpr uint32_t kWatch = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 constexpr uint32_t kKick = EPOLLPRI;
 // Failed connects in a row that mark a health-checked server down.
 constexpr uint32_t kPassiveFall = 3;
+// Addresses of one server tried for one connection before the next server:
+// enough for an IPv6 and an IPv4 answer or two, and a bound on connect time.
+constexpr uint32_t kAddressesPerServer = 4;
 
 }  // namespace
 
@@ -169,9 +172,10 @@ void Connection::upstream_failed(const char* why) {
   if (listener_->upstream->health_checked() && in_a_row >= kPassiveFall) server_->mark(false, why);
   log::write_limited(log::Level::warn, "upstream_connect_failed",
                      {{"upstream", server_->upstream()}, {"server", server_->label()}, {"error", why}});
-  worker_.loop().remove(upstream_.fd());
-  upstream_.close();
-  server_ = nullptr;
+  if (upstream_.open()) {
+    worker_.loop().remove(upstream_.fd());
+    upstream_.close();
+  }
 }
 
 void Connection::connect_next() {
@@ -180,12 +184,22 @@ void Connection::connect_next() {
     stage_ = Stage::connecting;
     rr_start_ = up.next_start();
   }
-  while (ServerState* s = up.candidate(rr_start_, attempt_)) {
+  // Every address of a server (up to a few), then the next healthy server.
+  for (;;) {
+    if (server_ == nullptr) {
+      server_ = up.candidate(rr_start_, attempt_);
+      if (server_ == nullptr) break;
+      addr_start_ = server_->next_rotation();
+      addr_attempt_ = 0;
+    }
     net::SocketAddress addr;
-    if (!s->next_address(addr)) continue;
+    if (addr_attempt_ >= kAddressesPerServer ||
+        !server_->address_at(addr_start_, addr_attempt_++, addr)) {
+      server_ = nullptr;
+      continue;
+    }
     int err = 0;
     net::Fd fd = net::connect_tcp(addr, err);
-    server_ = s;
     if (!fd) {
       upstream_failed(std::strerror(err));
       continue;

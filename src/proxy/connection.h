@@ -83,8 +83,10 @@ class Connection final : public net::Deferred, public net::TimerHandler {
   uint64_t last_active_ms_ = 0;
   uint64_t counted_up_ = 0;    // bytes already added to the listener counters
   uint64_t counted_down_ = 0;
-  uint32_t rr_start_ = 0;
-  uint32_t attempt_ = 0;
+  uint32_t rr_start_ = 0;    // round robin over servers
+  uint32_t attempt_ = 0;     // servers offered so far
+  uint32_t addr_start_ = 0;  // rotation over the current server's addresses
+  uint32_t addr_attempt_ = 0;
   Stage stage_ = Stage::proxy_header;
   bool per_ip_entered_ = false;
   bool header_queued_ = false;  // PROXY header for the upstream already built

@@ -18,7 +18,9 @@ class HealthChecker::Probe final : public net::Deferred,
 
   void start() {
     net::SocketAddress addr;
-    if (!server_.next_address(addr)) return done(false, "unresolved");
+    // Not resolved yet: nothing to check. (Unresolved already counts as
+    // down; marking it would keep it down after the resolver answers.)
+    if (!server_.next_address(addr)) return skip();
     int err = 0;
     fd_ = net::connect_tcp(addr, err);
     if (!fd_) return done(false, std::strerror(err));
@@ -33,6 +35,11 @@ class HealthChecker::Probe final : public net::Deferred,
   void on_timer() override { done(false, "timeout"); }
 
  private:
+  void skip() {
+    finished_ = true;
+    owner_.finished(this);
+  }
+
   void done(bool ok, const char* why) {
     if (finished_) return;
     finished_ = true;

@@ -34,6 +34,13 @@ bool ServerState::next_address(net::SocketAddress& out) {
   return true;
 }
 
+bool ServerState::address_at(uint32_t start, uint32_t i, net::SocketAddress& out) const {
+  auto list = addresses();
+  if (!list || i >= list->size()) return false;
+  out = (*list)[(start + i) % list->size()];
+  return true;
+}
+
 void ServerState::mark(bool up, const char* why) {
   bool was = metrics_.up.exchange(up, std::memory_order_relaxed);
   if (was == up) return;

@@ -35,6 +35,10 @@ class ServerState {
   void set_addresses(AddressList list);
   // The next address to dial, rotating through the resolved ones.
   bool next_address(net::SocketAddress& out);
+  // Where a new connection starts among this server's addresses, then the
+  // i-th address from there; false once i has gone past every address.
+  uint32_t next_rotation() { return rotate_.fetch_add(1, std::memory_order_relaxed); }
+  bool address_at(uint32_t start, uint32_t i, net::SocketAddress& out) const;
 
   bool up() const { return metrics_.up.load(std::memory_order_relaxed) && has_addresses_; }
   // Health transitions are logged once, not per check.

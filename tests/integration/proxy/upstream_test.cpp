@@ -83,3 +83,46 @@ TEST(Upstream, HealthChecksBringAServerBackUp) {
 
 }  // namespace
 }  // namespace ferry::test
+
+namespace ferry::test {
+namespace {
+
+TEST(Upstream, ResolvesHostnamesAndTriesEachAddress) {
+  // "localhost" may resolve to ::1 and 127.0.0.1; the upstream listens on
+  // 127.0.0.1 only, so a refused ::1 must lead to the next address.
+  TestUpstream up;
+  uint16_t port = free_port();
+  std::string cfg =
+      "workers = 2\n[stats]\nlisten = \"127.0.0.1:{stats}\"\n[[listener]]\nlisten = "
+      "\"127.0.0.1:" +
+      std::to_string(port) +
+      "\"\nupstream = \"up\"\n[upstream.up]\n"
+      "servers = [\"localhost:" +
+      std::to_string(up.port()) + "\"]\n";
+  RunningProxy proxy(cfg);
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+  // Resolution happens off the hot path, right after start.
+  ASSERT_TRUE(wait_until([&] { return echo_once(port); }, 5s)) << proxy.process().err();
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(echo_once(port));
+}
+
+TEST(Upstream, NothingAClientSaysChoosesWhereTheProxyConnects) {
+  // A PROXY header names a destination; the proxy must ignore it for routing
+  // and still dial only its configured server.
+  TestUpstream configured;
+  TestUpstream elsewhere;
+  uint16_t port = free_port();
+  RunningProxy proxy(simple_config(port, configured.port(), "", "accept_proxy = true\n",
+                                   "health_check_interval = \"0s\"\n"));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+  net::Fd fd = connect_to("127.0.0.1", port);
+  std::string hdr =
+      "PROXY TCP4 127.0.0.1 127.0.0.1 40000 " + std::to_string(elsewhere.port()) + "\r\n";
+  ASSERT_TRUE(send_all(fd.get(), hdr + "ping"));
+  ASSERT_TRUE(recv_exact(fd.get(), 4));
+  EXPECT_EQ(configured.accepted(), 1u);
+  EXPECT_EQ(elsewhere.accepted(), 0u);
+}
+
+}  // namespace
+}  // namespace ferry::test
