@@ -28,8 +28,8 @@ endfunction()
 
 function(ferry_unit_test name)
   cmake_parse_arguments(A "SANITIZE" "" "SOURCES;DEPS;LABELS" ${ARGN})
-  if(NOT A_SOURCES)
-    return()  # a test folder whose first file has not landed yet
+  if(NOT A_SOURCES OR NOT BUILD_TESTING)
+    return()  # a test folder whose first file has not landed yet, or no tests wanted
   endif()
   if(FERRY_FUZZ)
     if(A_SANITIZE)

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -32,6 +33,16 @@ struct SecretBuffer {
   ~SecretBuffer() { OPENSSL_cleanse(bytes.data(), bytes.size()); }
 };
 
+// systemd's LoadCredential= places keys in $CREDENTIALS_DIRECTORY, a private
+// per-service directory; newer systemd grants the service user access with an
+// ACL, which shows as group bits. The directory is the protection there.
+bool in_credentials_directory(const std::string& path) {
+  const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+  if (dir == nullptr || *dir == '\0') return false;
+  std::string prefix = std::string(dir) + "/";
+  return path.rfind(prefix, 0) == 0 && path.find("/../") == std::string::npos;
+}
+
 // Opens and reads a regular file. With `private_key`, refuses one that group
 // or others may read or write, as ssh does for its keys: checked on the open
 // descriptor, so the file read is the file checked.
@@ -48,7 +59,7 @@ bool read_pem_file(const std::string& path, bool private_key, SecretBuffer& out,
     error = what + path + ": not a regular file";
     return false;
   }
-  if (private_key && (st.st_mode & 077) != 0) {
+  if (private_key && (st.st_mode & 077) != 0 && !in_credentials_directory(path)) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
     error = what + path + " is accessible by group or others (mode " + mode + "); run: chmod 600 " +

@@ -142,7 +142,9 @@ void Connection::start_tls() {
   }
   SSL_set_accept_state(ssl);
   client_.set_ssl(ssl);
-  if (stage_ != Stage::proxy_header) {
+  // One deadline for the whole handshake stage: armed by the PROXY header
+  // stage if there was one, else now.
+  if (!timer_.armed()) {
     worker_.loop().schedule_in(timer_, static_cast<uint64_t>(listener_->limits.handshake_timeout.count()), this);
   }
   stage_ = Stage::tls_handshake;

@@ -1,6 +1,7 @@
 #include "proxy/proxy_server.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 
 #include <algorithm>
@@ -13,6 +14,25 @@
 
 namespace ferry::proxy {
 namespace {
+
+// Each relayed connection holds two descriptors. Container runtimes often
+// start processes with a soft limit of 1024 and a far higher hard limit:
+// take what we are allowed, and say when it cannot carry max_connections.
+void raise_fd_limit(uint64_t max_connections) {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+    ::getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  uint64_t needed = 2 * max_connections + 256;
+  if (rl.rlim_cur < needed) {
+    log::warn("fd_limit_low", {{"limit", static_cast<uint64_t>(rl.rlim_cur)},
+                               {"needed", needed},
+                               {"max_connections", max_connections}});
+  }
+}
 
 size_t worker_count(const Config& c) {
   if (c.workers > 0) return c.workers;
@@ -126,6 +146,7 @@ bool ProxyServer::init(std::string& error) {
 
   started_ms_ = net::monotonic_ms();
   apply_settings(initial_);
+  raise_fd_limit(initial_.max_connections);
   runtime_ = build_runtime(initial_, metrics_, nullptr, error);
   if (!runtime_) return false;
 
