@@ -1,0 +1,121 @@
+#include "chat/client/e2e.h"
+
+#include "chat/client/errors.h"
+#include "crypto/ratchet.h"
+
+namespace ferry::chat::client {
+namespace {
+
+std::string to_string(const crypto::SecretBytes& s) {
+  return std::string(reinterpret_cast<const char*>(s.data()), s.size());
+}
+std::string to_string(crypto::ByteView v) {
+  return std::string(reinterpret_cast<const char*>(v.data()), v.size());
+}
+
+}  // namespace
+
+bool E2E::has_session(const std::string& peer) {
+  return !store_.sessions(peer).empty();
+}
+
+void E2E::start_session(const std::string& peer, const crypto::PrekeyBundle& bundle) {
+  std::string identity = to_string(bundle.identity.bytes());
+  auto contact = store_.contact(peer);
+  if (contact && contact->identity_key != identity) {
+    store_.set_pending_identity(peer, identity);
+    throw ClientError(ExitCode::identity_changed,
+                      "the identity key of " + peer +
+                          " changed: compare safety numbers, then accept it with: ferry "
+                          "safety-number " +
+                          peer + " --accept");
+  }
+  if (contact && !contact->pending_identity_key.empty())
+    throw ClientError(ExitCode::identity_changed, "the identity key of " + peer +
+                                                      " changed and is not accepted yet: ferry "
+                                                      "safety-number " +
+                                                      peer + " --accept");
+  auto session = crypto::RatchetSession::initiate(me_, bundle);
+  if (!session)
+    throw ClientError(ExitCode::error, "cannot start a session with " + peer + ": " +
+                                           std::string(session.error().detail));
+  if (!contact) store_.put_contact(peer, identity);
+  store_.add_session(peer, to_string(session->serialize()));
+}
+
+std::optional<std::string> E2E::seal(const std::string& peer, std::string_view plaintext) {
+  auto contact = store_.contact(peer);
+  if (contact && !contact->pending_identity_key.empty())
+    throw ClientError(ExitCode::identity_changed, "the identity key of " + peer +
+                                                      " changed and is not accepted yet: ferry "
+                                                      "safety-number " +
+                                                      peer + " --accept");
+  auto sessions = store_.sessions(peer);
+  if (sessions.empty()) return std::nullopt;
+  auto session = crypto::RatchetSession::deserialize(crypto::as_bytes(sessions[0].state));
+  if (!session) throw ClientError(ExitCode::error, "the session with " + peer + " is damaged");
+  auto message = session->encrypt(crypto::as_bytes(plaintext));
+  if (!message) throw ClientError(ExitCode::error, "cannot encrypt for " + peer);
+  store_.update_session(sessions[0].id, to_string(session->serialize()));
+  return to_string(*message);
+}
+
+E2E::Opened E2E::open(const std::string& sender, std::string_view message) {
+  auto bytes = crypto::as_bytes(message);
+  auto type = crypto::peek_message_type(bytes);
+  if (!type) return {};
+  auto contact = store_.contact(sender);
+  if (*type == crypto::RatchetMessageType::prekey) {
+    auto info = crypto::parse_prekey_message(bytes);
+    if (!info) return {};
+    std::string identity = to_string(info->sender_identity.bytes());
+    if (contact && (contact->identity_key != identity || !contact->pending_identity_key.empty())) {
+      if (contact->identity_key != identity) store_.set_pending_identity(sender, identity);
+      return {Status::identity_changed, {}};
+    }
+  } else if (contact && !contact->pending_identity_key.empty()) {
+    return {Status::identity_changed, {}};
+  }
+  // An existing session first: a prekey message may belong to one we have.
+  bool replayed = false;
+  for (const auto& stored : store_.sessions(sender)) {
+    auto session = crypto::RatchetSession::deserialize(crypto::as_bytes(stored.state));
+    if (!session) continue;
+    auto plain = session->decrypt(bytes);
+    if (plain) {
+      store_.update_session(stored.id, to_string(session->serialize()));
+      return {Status::ok, to_string(crypto::ByteView(*plain))};
+    }
+    if (plain.code() == crypto::Errc::replayed) replayed = true;
+  }
+  if (replayed) return {Status::duplicate, {}};
+  if (*type == crypto::RatchetMessageType::prekey) return accept_prekey_message(sender, message);
+  return {};
+}
+
+E2E::Opened E2E::accept_prekey_message(const std::string& sender, std::string_view message) {
+  auto bytes = crypto::as_bytes(message);
+  auto info = crypto::parse_prekey_message(bytes);
+  if (!info) return {};
+  auto spk_data = store_.signed_prekey(info->signed_prekey_id);
+  if (!spk_data) return {};
+  auto spk = crypto::SignedPrekeyPair::deserialize(crypto::as_bytes(*spk_data));
+  if (!spk) return {};
+  std::optional<crypto::OneTimePrekeyPair> otk;
+  if (info->one_time_prekey_id) {
+    auto data = store_.one_time_prekey(*info->one_time_prekey_id);
+    // Already used (and deleted): this is a replay of a first message.
+    if (!data) return {Status::duplicate, {}};
+    auto parsed = crypto::OneTimePrekeyPair::deserialize(crypto::as_bytes(*data));
+    if (!parsed) return {};
+    otk = std::move(parsed).value();
+  }
+  auto accepted = crypto::RatchetSession::accept(me_, *spk, otk ? &*otk : nullptr, bytes);
+  if (!accepted) return {};
+  if (info->one_time_prekey_id) store_.delete_one_time_prekey(*info->one_time_prekey_id);
+  if (!store_.contact(sender)) store_.put_contact(sender, to_string(info->sender_identity.bytes()));
+  store_.add_session(sender, to_string(accepted->session.serialize()));
+  return {Status::ok, to_string(crypto::ByteView(accepted->plaintext))};
+}
+
+}  // namespace ferry::chat::client
