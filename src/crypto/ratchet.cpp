@@ -181,6 +181,10 @@ Result<Bytes> RatchetSession::decrypt_normal(ByteView message) {
 
   Chains next = st_;
   std::vector<SkippedKey> fresh;
+  if (std::find(next.old_remotes.begin(), next.old_remotes.end(), m->ratchet_key) !=
+      next.old_remotes.end()) {
+    return make_error(Errc::replayed, "message key already used or deleted");
+  }
   if (!next.remote || *next.remote != m->ratchet_key) {
     // DH ratchet step (spec section 3.5), after keeping the keys the old
     // receiving chain still owes us.
@@ -191,6 +195,11 @@ Result<Bytes> RatchetSession::decrypt_normal(ByteView message) {
     next.prev_send_n = next.send_n;
     next.send_n = 0;
     next.recv_n = 0;
+    if (next.remote) {
+      next.old_remotes.push_back(*next.remote);
+      if (next.old_remotes.size() > kMaxOldRatchetKeys)
+        next.old_remotes.erase(next.old_remotes.begin());
+    }
     next.remote = m->ratchet_key;
     next.recv = recv.chain_key;
     next.ratchet = dh_generate(DhKind::x25519);

@@ -32,6 +32,8 @@ inline constexpr uint8_t kRatchetVersion = 1;
 inline constexpr uint32_t kMaxSkippedKeys = 2000;
 // Bound on a plaintext, so a decrypt never allocates without limit.
 inline constexpr size_t kMaxRatchetPlaintext = 1 << 20;
+// How many previous receiving ratchet keys are remembered (to name replays).
+inline constexpr size_t kMaxOldRatchetKeys = 5;
 
 enum class RatchetMessageType : uint8_t { normal = 0x01, prekey = 0x02 };
 
@@ -101,6 +103,9 @@ class RatchetSession {
     uint32_t send_n = 0;              // Ns
     uint32_t recv_n = 0;              // Nr
     uint32_t prev_send_n = 0;         // PN
+    // The last few DHr we moved away from: a message on one of those chains
+    // whose key is not among the skipped keys is a replay, refused at once.
+    std::vector<PublicKey> old_remotes;
   };
 
   RatchetSession(const IdentityPublicKey& local, const IdentityPublicKey& remote)

@@ -33,7 +33,7 @@ struct SecretWriter {
 
 SecretBytes RatchetSession::serialize() const {
   SecretBytes out;
-  out.reserve(256 + skipped_.size() * 68);
+  out.reserve(256 + 32 * kMaxOldRatchetKeys + skipped_.size() * 68);
   SecretWriter w{out};
   uint8_t flags = (initiator_ ? kInitiator : 0) | (st_.remote ? kHasRemote : 0) |
                   (st_.send ? kHasSend : 0) | (st_.recv ? kHasRecv : 0) |
@@ -57,6 +57,8 @@ SecretBytes RatchetSession::serialize() const {
     w.u8((*info)->one_time_prekey_id ? 1 : 0);
     if ((*info)->one_time_prekey_id) w.u32(*(*info)->one_time_prekey_id);
   }
+  w.u8(static_cast<uint8_t>(st_.old_remotes.size()));
+  for (const auto& k : st_.old_remotes) w.bytes(k);
   w.u32(static_cast<uint32_t>(skipped_.size()));
   for (const auto& k : skipped_) {
     w.bytes(k.ratchet_key);
@@ -119,6 +121,12 @@ Result<RatchetSession> RatchetSession::deserialize(ByteView bytes) {
       p.one_time_prekey_id = id;
     }
     *info = p;
+  }
+  uint8_t old_count = 0;
+  if (!r.u8(old_count) || old_count > kMaxOldRatchetKeys) return bad;
+  s.st_.old_remotes.resize(old_count);
+  for (auto& k : s.st_.old_remotes) {
+    if (!pub(k)) return bad;
   }
   uint32_t count = 0;
   if (!r.u32(count) || count > kMaxSkippedKeys || r.remaining() != size_t{count} * 68) return bad;

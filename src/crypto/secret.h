@@ -36,6 +36,7 @@ struct ZeroingAllocator : Base {
   };
 
   ZeroingAllocator() = default;
+  explicit ZeroingAllocator(const Base& base) : Base(base) {}
   template <typename U, typename B>
   ZeroingAllocator(const ZeroingAllocator<U, B>& other) : Base(static_cast<const B&>(other)) {}
 

@@ -62,7 +62,8 @@ class PipesInitiator {
   // the current state does not allow is Errc::malformed.
   Result<Bytes> read_message(ByteView message);
 
-  bool needs_write() const { return hs_ && hs_->needs_write(); }
+  bool needs_write() const { return !failed() && (!hs_ || hs_->needs_write()); }
+  bool needs_read() const { return hs_ && hs_->needs_read() && !failed_; }
   bool is_complete() const { return hs_ && hs_->is_complete(); }
   bool failed() const { return failed_ || (hs_ && hs_->failed()); }
   PipesType mode() const { return mode_; }
@@ -97,8 +98,8 @@ class PipesResponder {
   Result<Bytes> write_message(ByteView payload);
   Result<Bytes> read_message(ByteView message);
 
-  bool needs_write() const { return hs_ && hs_->needs_write(); }
-  bool needs_read() const { return !hs_ || hs_->needs_read(); }
+  bool needs_write() const { return hs_ && hs_->needs_write() && !failed_; }
+  bool needs_read() const { return !failed() && (!hs_ || hs_->needs_read()); }
   bool is_complete() const { return hs_ && hs_->is_complete(); }
   bool failed() const { return failed_ || (hs_ && hs_->failed()); }
   PipesType mode() const { return mode_; }
