@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -121,5 +122,10 @@ ConfigResult load_config_file(const std::string& path);
 
 // Renders a Config as TOML that parse_config() reads back to an equal Config.
 std::string render_config(const Config& config);
+
+// Checks a Config changed in code (command-line overrides such as
+// --public-host, --user, --upstream) by the same rules as a file. The error
+// names the key (e.g. "upstream.ferry.servers[0]") but no line: there is none.
+std::optional<ConfigError> validate_config(const Config& config);
 
 }  // namespace ferry::proxy

@@ -1,7 +1,9 @@
 // render_config(): a Config as a commented TOML file that parse_config() reads
 // back to an equal Config. Every setting is written out, defaults included, so
 // the output doubles as a template (`ferry-proxy --print-config`).
+#include <optional>
 #include <string>
+#include <variant>
 
 #include "proxy/config.h"
 #include "proxy/config_text.h"
@@ -128,6 +130,17 @@ std::string render_config(const Config& config) {
   render_listeners(w, config);
   render_upstreams(w, config);
   return w.take();
+}
+
+std::optional<ConfigError> validate_config(const Config& config) {
+  // The parser holds every rule; a faithful rendering lets it judge a Config
+  // that never was a file.
+  ConfigResult r = parse_config(render_config(config), config.source);
+  auto* e = std::get_if<ConfigError>(&r);
+  if (!e) return std::nullopt;
+  e->line = 0;
+  e->column = 0;
+  return std::move(*e);
 }
 
 }  // namespace ferry::proxy

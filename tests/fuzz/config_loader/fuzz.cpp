@@ -1,5 +1,7 @@
 // Arbitrary bytes into parse_config(): never a crash, a hang or a leak, and
 // whatever it accepts renders to TOML that parses back to an equal Config.
+// For longer runs by hand, toml.dict (next to this file) gives libFuzzer the
+// config's keys: config_loader -dict=tests/fuzz/config_loader/toml.dict CORPUS
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>

@@ -125,5 +125,32 @@ TEST(ConfigRender, WritesOutDefaultsSoTheOutputIsATemplate) {
   }
 }
 
+TEST(ConfigValidate, JudgesAChangedConfigByTheFileRules) {
+  ConfigResult r = load_profile("ferry");
+  ASSERT_TRUE(std::holds_alternative<Config>(r));
+  Config c = std::get<Config>(r);
+  EXPECT_FALSE(validate_config(c).has_value());
+
+  Config bad_server = c;
+  bad_server.upstreams.at("ferry").servers = {{"0.0.0.0", 7000}};
+  auto e = validate_config(bad_server);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->to_string(),
+            "profile:ferry: upstream.ferry.servers[0]: the unspecified address cannot be dialled");
+
+  Config bad_host = c;
+  bad_host.public_host = "proxy.example.org/x";
+  e = validate_config(bad_host);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->key, "public_host");
+  EXPECT_EQ(e->line, 0);
+
+  Config bad_user = c;
+  bad_user.user = "--root";
+  e = validate_config(bad_user);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->key, "user");
+}
+
 }  // namespace
 }  // namespace ferry::proxy
