@@ -13,7 +13,9 @@
 # Environment: BUILD (build dir, default build), RUNS (3), DURATION (5 s
 # measured per run), WARMUP (1 s), RELAYS, HOLD_CONNECTIONS (8000),
 # BASE_PORT (24100: uses BASE_PORT..BASE_PORT+5), NO_BUILD=1, JOBS (2),
-# KEEP_TMP=1 (keep configs, logs and raw results), MAX_LOAD (wait for a load
+# KEEP_TMP=1 (keep configs, logs and raw results), RESULTS_TSV (copy the raw
+# per-run values there), FROM_TSV (only print the table from such a file),
+# SHOW_RANGE=1 (min–max beside each median), MAX_LOAD (wait for a load
 # average below it first), FERRY_PROXY, HAPROXY.
 #
 # The relay's CPU per operation comes from /proc/PID/stat (utime + stime of
@@ -183,36 +185,6 @@ build() {
     fi
   fi
 }
-build
-[[ -x $LOADGEN && -x $ECHO ]] || die "missing $LOADGEN or $ECHO (build them, or unset NO_BUILD)"
-
-# ---------------------------------------------------------------- setup
-ulimit -n "$FD_LIMIT" 2>/dev/null || log "warning: cannot set ulimit -n $FD_LIMIT (hard limit $(ulimit -Hn))"
-for p in $ECHO_PORT $IPERF_PORT $PLAIN_PORT $TLS_PORT $BULK_PORT $STATS_PORT; do
-  port_listening "$p" && die "port $p is in use; pick another BASE_PORT"
-done
-command -v iperf3 >/dev/null || die "iperf3 is not installed"
-command -v jq >/dev/null || die "jq is not installed"
-[[ -x $HAPROXY ]] || { [[ $RELAYS = *haproxy* ]] && die "no $HAPROXY"; }
-
-# Certificates: one ECDSA P-256 for the same-certificate comparison, and an
-# RSA-4096 like the one WhatsApp's generate-certs.sh makes. HAProxy wants
-# cert and key in one file; ferry-proxy wants them apart, key not readable by others.
-log "generating certificates"
-(
-  umask 077
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
-    -subj "/CN=bench-ecdsa.invalid" -keyout "$TMP/ecdsa.key" -out "$TMP/ecdsa.crt" &&
-    cat "$TMP/ecdsa.crt" "$TMP/ecdsa.key" >"$TMP/ecdsa.pem" &&
-    openssl req -x509 -newkey rsa:4096 -nodes -days 30 \
-      -subj "/CN=bench-rsa.invalid" -keyout "$TMP/rsa.key" -out "$TMP/rsa.crt" &&
-    cat "$TMP/rsa.crt" "$TMP/rsa.key" >"$TMP/rsa.pem"
-) >"$TMP/openssl.log" 2>&1 || die "openssl req failed: $(tail -3 "$TMP/openssl.log")"
-
-start_bg echo "$ECHO" --listen "127.0.0.1:$ECHO_PORT" --threads 1 --max-seconds "$PROCESS_MAX_SECONDS" ||
-  die "echo server did not start"
-timeout 15 "$LOADGEN" wait --target "127.0.0.1:$ECHO_PORT" --setup-timeout 10 >/dev/null ||
-  die "echo server not answering: $(tail -3 "$TMP/echo.log")"
 
 # ---------------------------------------------------------------- relays
 # write_config RELAY TLS_MODE FILE. TLS_MODE ecdsa: every relay serves the same
@@ -444,49 +416,98 @@ measure_connect() {
   log "  conns/s=$(kv ops_per_s "$line") cpu_us=$(kv cpu_us_per_op "$line") errors=$(kv errors "$line")"
 }
 
-# Runs are interleaved (workload, run, relay) so a slow spell on the shared
-# machine hits every relay rather than one.
-if [[ -n ${MAX_LOAD:-} ]]; then
-  # Other work on a shared machine skews throughput rows: optionally wait for a quiet spell.
-  waited=0
-  while awk -v l="$(cut -d' ' -f1 /proc/loadavg)" -v m="$MAX_LOAD" 'BEGIN {exit !(l >= m)}'; do
-    ((waited >= ${MAX_LOAD_WAIT:-600})) && { log "load still $(cut -d' ' -f1 /proc/loadavg) after ${waited}s; starting anyway"; break; }
-    ((waited % 60 == 0)) && log "waiting for load average < $MAX_LOAD (now $(cut -d' ' -f1 /proc/loadavg))"
-    sleep 5
-    waited=$((waited + 5))
+# ---------------------------------------------------------------- main
+setup_all() {
+  build
+  [[ -x $LOADGEN && -x $ECHO ]] || die "missing $LOADGEN or $ECHO (build them, or unset NO_BUILD)"
+
+  # ---------------------------------------------------------------- setup
+  ulimit -n "$FD_LIMIT" 2>/dev/null || log "warning: cannot set ulimit -n $FD_LIMIT (hard limit $(ulimit -Hn))"
+  for p in $ECHO_PORT $IPERF_PORT $PLAIN_PORT $TLS_PORT $BULK_PORT $STATS_PORT; do
+    port_listening "$p" && die "port $p is in use; pick another BASE_PORT"
   done
-fi
-START=$SECONDS
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-log "workloads: $WORKLOADS; relays: $RELAYS; runs: $RUNS; ${DURATION}s measured + ${WARMUP}s warm-up each"
-for CURRENT_WORKLOAD in $WORKLOADS; do
-  for CURRENT_RUN in $(seq 1 "$RUNS"); do
-    for CURRENT_RELAY in $RELAYS; do
-      case $CURRENT_WORKLOAD in
-        memory | tls-*) [[ $CURRENT_RELAY = none ]] && continue ;;
-      esac
-      mode=ecdsa
-      [[ $CURRENT_WORKLOAD = tls-default ]] && mode=default
-      log "$CURRENT_WORKLOAD run $CURRENT_RUN/$RUNS: $CURRENT_RELAY"
-      if ! start_relay "$CURRENT_RELAY" "$mode"; then
-        log "  $CURRENT_RELAY did not start (see notes)"
-        continue
-      fi
-      case $CURRENT_WORKLOAD in
-        pingpong100) measure_pingpong 100 ;;
-        pingpong1000) measure_pingpong 1000 ;;
-        bulk) measure_bulk ;;
-        memory) measure_memory ;;
-        tls-ecdsa) measure_tls ecdsa ;;
-        tls-default) measure_tls default ;;
-        connect) measure_connect ;;
-      esac
-      stop_relay
+  command -v iperf3 >/dev/null || die "iperf3 is not installed"
+  command -v jq >/dev/null || die "jq is not installed"
+  [[ -x $HAPROXY ]] || { [[ $RELAYS = *haproxy* ]] && die "no $HAPROXY"; }
+
+  # Certificates: one ECDSA P-256 for the same-certificate comparison, and an
+  # RSA-4096 like the one WhatsApp's generate-certs.sh makes. HAProxy wants
+  # cert and key in one file; ferry-proxy wants them apart, key not readable by others.
+  log "generating certificates"
+  (
+    umask 077
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+      -subj "/CN=bench-ecdsa.invalid" -keyout "$TMP/ecdsa.key" -out "$TMP/ecdsa.crt" &&
+      cat "$TMP/ecdsa.crt" "$TMP/ecdsa.key" >"$TMP/ecdsa.pem" &&
+      openssl req -x509 -newkey rsa:4096 -nodes -days 30 \
+        -subj "/CN=bench-rsa.invalid" -keyout "$TMP/rsa.key" -out "$TMP/rsa.crt" &&
+      cat "$TMP/rsa.crt" "$TMP/rsa.key" >"$TMP/rsa.pem"
+  ) >"$TMP/openssl.log" 2>&1 || die "openssl req failed: $(tail -3 "$TMP/openssl.log")"
+
+  start_bg echo "$ECHO" --listen "127.0.0.1:$ECHO_PORT" --threads 1 --max-seconds "$PROCESS_MAX_SECONDS" ||
+    die "echo server did not start"
+  timeout 15 "$LOADGEN" wait --target "127.0.0.1:$ECHO_PORT" --setup-timeout 10 >/dev/null ||
+    die "echo server not answering: $(tail -3 "$TMP/echo.log")"
+}
+
+run_all() {
+  # Runs are interleaved (workload, run, relay) so a slow spell on the shared
+  # machine hits every relay rather than one.
+  if [[ -n ${MAX_LOAD:-} ]]; then
+    # Other work on a shared machine skews throughput rows: optionally wait for a quiet spell.
+    waited=0
+    while awk -v l="$(cut -d' ' -f1 /proc/loadavg)" -v m="$MAX_LOAD" 'BEGIN {exit !(l >= m)}'; do
+      ((waited >= ${MAX_LOAD_WAIT:-600})) && { log "load still $(cut -d' ' -f1 /proc/loadavg) after ${waited}s; starting anyway"; break; }
+      ((waited % 60 == 0)) && log "waiting for load average < $MAX_LOAD (now $(cut -d' ' -f1 /proc/loadavg))"
+      sleep 5
+      waited=$((waited + 5))
+    done
+  fi
+  START=$SECONDS
+  LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+  log "workloads: $WORKLOADS; relays: $RELAYS; runs: $RUNS; ${DURATION}s measured + ${WARMUP}s warm-up each"
+  for CURRENT_WORKLOAD in $WORKLOADS; do
+    for CURRENT_RUN in $(seq 1 "$RUNS"); do
+      for CURRENT_RELAY in $RELAYS; do
+        case $CURRENT_WORKLOAD in
+          memory | tls-*) [[ $CURRENT_RELAY = none ]] && continue ;;
+        esac
+        mode=ecdsa
+        [[ $CURRENT_WORKLOAD = tls-default ]] && mode=default
+        log "$CURRENT_WORKLOAD run $CURRENT_RUN/$RUNS: $CURRENT_RELAY"
+        if ! start_relay "$CURRENT_RELAY" "$mode"; then
+          log "  $CURRENT_RELAY did not start (see notes)"
+          continue
+        fi
+        case $CURRENT_WORKLOAD in
+          pingpong100) measure_pingpong 100 ;;
+          pingpong1000) measure_pingpong 1000 ;;
+          bulk) measure_bulk ;;
+          memory) measure_memory ;;
+          tls-ecdsa) measure_tls ecdsa ;;
+          tls-default) measure_tls default ;;
+          connect) measure_connect ;;
+        esac
+        stop_relay
+      done
     done
   done
-done
-ELAPSED=$((SECONDS - START))
-LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+  ELAPSED=$((SECONDS - START))
+  LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+}
+
+if [[ -n ${FROM_TSV:-} ]]; then
+  # Re-render the table from raw results saved with RESULTS_TSV (no measuring).
+  [[ -r $FROM_TSV ]] || die "cannot read $FROM_TSV"
+  RESULTS=$FROM_TSV
+  ELAPSED="?"
+  LOAD_BEFORE="?"
+  LOAD_AFTER="?"
+else
+  setup_all
+  run_all
+fi
+
 
 # ---------------------------------------------------------------- report
 median() { # relay metric -> median of the runs, or empty
@@ -498,7 +519,15 @@ total() { awk -F'\t' -v r="$1" -v m="$2" '$1 == r && $2 == m {s += $3} END {prin
 fmt() { [[ -z $2 ]] && { echo "–"; return; }; awk -v v="$2" -v d="$1" 'BEGIN {printf "%.*f", d, v}'; }
 ratio() { # a b -> a/b
   [[ -z $1 || -z $2 ]] && { echo "–"; return; }
-  awk -v a="$1" -v b="$2" 'BEGIN {if (b == 0) print "–"; else printf "%.2f×", a / b}'
+  awk -v a="$1" -v b="$2" 'BEGIN {if (b == 0) print "–"; else printf (a / b < 1 ? "%.3f×" : "%.2f×"), a / b}'
+}
+spread() { # relay metric decimals -> " (min–max)" over the runs, with SHOW_RANGE=1
+  [[ ${SHOW_RANGE:-0} = 1 ]] || return 0
+  awk -F'\t' -v r="$1" -v m="$2" -v d="$3" '$1 == r && $2 == m && $3 != "" {
+    if (n == 0 || $3 + 0 < lo) lo = $3 + 0
+    if (n == 0 || $3 + 0 > hi) hi = $3 + 0
+    n++
+  } END {if (n > 1) printf " (%.*f–%.*f)", d, lo, d, hi}' "$RESULTS"
 }
 
 # metric | workload | label | decimals | target (issue 3) | how to check it:
@@ -562,6 +591,7 @@ has_relay ferry && has_relay haproxy-splice && RATIO_SPLICE=1
 
 table_rows() { # prints "|"-separated rows: header, then one per metric
   local header="workload (median of $RUNS)"
+  [[ ${SHOW_RANGE:-0} = 1 ]] && header="workload (median of $RUNS, min–max)"
   local r
   for r in $RELAYS; do header+="|${TITLE[$r]}"; done
   ((RATIO_WA)) && header+="|ferry ÷ HAProxy WhatsApp"
@@ -574,7 +604,7 @@ table_rows() { # prints "|"-separated rows: header, then one per metric
     IFS='|' read -r metric workload label decimals target spec <<<"$row"
     [[ " $WORKLOADS " = *" $workload "* ]] || continue
     line=$label
-    for r in $RELAYS; do line+="|$(fmt "$decimals" "$(median "$r" "$metric")")"; done
+    for r in $RELAYS; do line+="|$(fmt "$decimals" "$(median "$r" "$metric")")$(spread "$r" "$metric" "$decimals")"; done
     local f
     f=$(median ferry "$metric")
     ((RATIO_WA)) && line+="|$(ratio "$f" "$(median haproxy-whatsapp "$metric")")"
@@ -602,8 +632,12 @@ table_rows() { # prints "|"-separated rows: header, then one per metric
 
 TABLE=$(table_rows)
 echo
-echo "Relay benchmark: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, kernel $(uname -r), ${ELAPSED}s;" \
-  "load average before $LOAD_BEFORE, after $LOAD_AFTER"
+if [[ -n ${FROM_TSV:-} ]]; then
+  echo "Relay benchmark: rendered from $FROM_TSV"
+else
+  echo "Relay benchmark: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, kernel $(uname -r), ${ELAPSED}s;" \
+    "load average before $LOAD_BEFORE, after $LOAD_AFTER"
+fi
 echo "Command: RUNS=$RUNS DURATION=$DURATION WARMUP=$WARMUP RELAYS=\"$RELAYS\" bench/relay.sh $WORKLOADS"
 echo
 column -t -s '|' <<<"$TABLE"
@@ -620,6 +654,9 @@ awk -F'|' '{
     print line
   }
 }' <<<"$TABLE"
+if [[ -n ${RESULTS_TSV:-} ]]; then
+  cp "$RESULTS" "$RESULTS_TSV" && echo && echo "Raw per-run values: $RESULTS_TSV"
+fi
 if [[ -s $TMP/notes ]]; then
   echo
   echo "Notes:"
