@@ -82,7 +82,7 @@ class Parser {
       Value v;
       r = value(v, depth + 1);
       if (!r) return r;
-      out.object.emplace_back(std::move(key), std::move(v));
+      out.object.push_back(Member{std::move(key), std::move(v)});
       skip_ws();
       if (pos_ < s_.size() && s_[pos_] == ',') {
         ++pos_;
@@ -260,8 +260,8 @@ class Parser {
 }  // namespace
 
 const Value* Value::find(std::string_view key) const {
-  for (const auto& [k, v] : object) {
-    if (k == key) return &v;
+  for (const auto& m : object) {
+    if (m.key == key) return &m.value;
   }
   return nullptr;
 }

@@ -14,6 +14,8 @@
 
 namespace ferry::crypto::json {
 
+struct Member;
+
 struct Value {
   enum class Type : uint8_t { null, boolean, number, string, array, object };
   Type type = Type::null;
@@ -21,11 +23,16 @@ struct Value {
   double number = 0;
   std::string string;
   std::vector<Value> array;
-  std::vector<std::pair<std::string, Value>> object;  // in file order
+  std::vector<Member> object;  // in file order
 
   // The member named `key` of an object, or nullptr.
   const Value* find(std::string_view key) const;
   bool is(Type t) const { return type == t; }
+};
+
+struct Member {
+  std::string key;
+  Value value;
 };
 
 inline constexpr size_t kMaxDepth = 64;
