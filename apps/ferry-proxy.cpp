@@ -48,8 +48,9 @@ ConfigResult apply_overrides(ConfigResult result, const Options& o) {
     auto hp = ferry::net::HostPort::parse(o.upstream);
     if (!hp) return flag_error("--upstream", "not HOST:PORT: " + o.upstream);
     if (c.upstreams.size() != 1)
-      return flag_error("--upstream", "the configuration has " + std::to_string(c.upstreams.size()) +
-                                          " upstreams; --upstream replaces the servers of exactly one");
+      return flag_error("--upstream",
+                        "the configuration has " + std::to_string(c.upstreams.size()) +
+                            " upstreams; --upstream replaces the servers of exactly one");
     c.upstreams.begin()->second.servers = {*hp};
   }
   return result;
@@ -57,8 +58,8 @@ ConfigResult apply_overrides(ConfigResult result, const Options& o) {
 
 ConfigResult load(const Options& o) {
   ConfigResult r = o.config_file.empty()
-                       ? ferry::proxy::load_profile(o.profile.empty() ? ferry::proxy::kDefaultProfile
-                                                                      : o.profile)
+                       ? ferry::proxy::load_profile(
+                             o.profile.empty() ? ferry::proxy::kDefaultProfile : o.profile)
                        : ferry::proxy::load_config_file(o.config_file);
   return apply_overrides(std::move(r), o);
 }
@@ -69,25 +70,29 @@ void print_share_link(const Config& c) {
   if (link.empty()) return;
   bool tty = ::isatty(STDOUT_FILENO) != 0;
   std::cout << "\nShare this link with the people who need it:\n\n  " << link << "\n\n"
-            << ferry::proxy::qr_for_terminal(link, tty ? ferry::proxy::QrColors::ansi
-                                                       : ferry::proxy::QrColors::plain)
+            << ferry::proxy::qr_for_terminal(
+                   link, tty ? ferry::proxy::QrColors::ansi : ferry::proxy::QrColors::plain)
             << std::endl;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"ferry-proxy: a relay that helps people reach their messenger when it is blocked.\n"
-               "With no arguments it runs the built-in 'whatsapp' profile."};
+  CLI::App app{
+      "ferry-proxy: a relay that helps people reach their messenger when it is blocked.\n"
+      "With no arguments it runs the built-in 'whatsapp' profile."};
   Options o;
   std::string print_profile;
   bool check = false;
   bool version = false;
-  auto* profile = app.add_option("--profile", o.profile, "Run a built-in profile (whatsapp, ferry)");
+  auto* profile =
+      app.add_option("--profile", o.profile, "Run a built-in profile (whatsapp, ferry)");
   app.add_option("--config", o.config_file, "Run this TOML configuration file")->excludes(profile);
   app.add_flag("--check", check, "Validate the configuration and exit");
-  app.add_option("--print-config", print_profile, "Print a built-in profile as a config file and exit");
-  app.add_option("--public-host", o.public_host, "Host name or IP people use to reach this proxy (share link)");
+  app.add_option("--print-config", print_profile,
+                 "Print a built-in profile as a config file and exit");
+  app.add_option("--public-host", o.public_host,
+                 "Host name or IP people use to reach this proxy (share link)");
   app.add_option("--upstream", o.upstream, "HOST:PORT replacing the servers of the only upstream");
   app.add_option("--user", o.user, "Drop root privileges to this user after binding");
   app.add_option("--log-level", o.log_level, "debug, info, warn or error");

@@ -13,11 +13,16 @@ std::optional<Millis> parse_duration(std::string_view text) {
   if (ec != std::errc() || ptr == begin) return std::nullopt;
   std::string_view unit(ptr, static_cast<size_t>(end - ptr));
   uint64_t scale = 0;
-  if (unit == "ms") scale = 1;
-  else if (unit == "s") scale = 1000;
-  else if (unit == "m") scale = 60'000;
-  else if (unit == "h") scale = 3'600'000;
-  else return std::nullopt;
+  if (unit == "ms")
+    scale = 1;
+  else if (unit == "s")
+    scale = 1000;
+  else if (unit == "m")
+    scale = 60'000;
+  else if (unit == "h")
+    scale = 3'600'000;
+  else
+    return std::nullopt;
   // Longer than ~10 years is a typo, and keeps all arithmetic far from overflow.
   constexpr uint64_t kMax = 10ull * 365 * 24 * 3'600'000;
   if (value > kMax / scale) return std::nullopt;

@@ -18,10 +18,14 @@ std::atomic<bool> g_client_addresses{false};
 
 const char* level_name(Level l) {
   switch (l) {
-    case Level::debug: return "debug";
-    case Level::info: return "info";
-    case Level::warn: return "warn";
-    case Level::error: return "error";
+    case Level::debug:
+      return "debug";
+    case Level::info:
+      return "info";
+    case Level::warn:
+      return "warn";
+    case Level::error:
+      return "error";
   }
   return "info";
 }
@@ -79,8 +83,12 @@ std::unordered_map<std::string, Limiter> g_limits;
 
 }  // namespace
 
-void set_level(Level l) { g_level.store(l, std::memory_order_relaxed); }
-Level level() { return g_level.load(std::memory_order_relaxed); }
+void set_level(Level l) {
+  g_level.store(l, std::memory_order_relaxed);
+}
+Level level() {
+  return g_level.load(std::memory_order_relaxed);
+}
 
 bool parse_level(std::string_view text, Level& out) {
   for (Level l : {Level::debug, Level::info, Level::warn, Level::error}) {
@@ -92,8 +100,12 @@ bool parse_level(std::string_view text, Level& out) {
   return false;
 }
 
-void set_log_client_addresses(bool on) { g_client_addresses.store(on, std::memory_order_relaxed); }
-bool log_client_addresses() { return g_client_addresses.load(std::memory_order_relaxed); }
+void set_log_client_addresses(bool on) {
+  g_client_addresses.store(on, std::memory_order_relaxed);
+}
+bool log_client_addresses() {
+  return g_client_addresses.load(std::memory_order_relaxed);
+}
 
 std::string format_line(Level lvl, std::string_view event, Fields fields, uint64_t dropped) {
   using namespace std::chrono;
@@ -102,9 +114,9 @@ std::string format_line(Level lvl, std::string_view event, Fields fields, uint64
   auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
   std::tm tm{};
   gmtime_r(&t, &tm);
-  std::string out = fmt::format("ts={:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z level={} event=",
-                                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                                tm.tm_min, tm.tm_sec, ms, level_name(lvl));
+  std::string out = fmt::format(
+      "ts={:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z level={} event=", tm.tm_year + 1900,
+      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms, level_name(lvl));
   append_value(out, event);
   for (const Field& f : fields) {
     out.push_back(' ');

@@ -28,11 +28,12 @@ struct Field {
   Field(std::string_view k, bool v) : key(k), value(v) {}
   Field(std::string_view k, double v) : key(k), value(v) {}
   template <typename T>
-    requires std::is_integral_v<T> && std::is_signed_v<T>
-  Field(std::string_view k, T v) : key(k), value(static_cast<int64_t>(v)) {}
+  requires std::is_integral_v<T> && std::is_signed_v<T> Field(std::string_view k, T v)
+      : key(k), value(static_cast<int64_t>(v)) {}
   template <typename T>
-    requires std::is_integral_v<T> && std::is_unsigned_v<T> && (!std::is_same_v<T, bool>)
-  Field(std::string_view k, T v) : key(k), value(static_cast<uint64_t>(v)) {}
+  requires std::is_integral_v<T> && std::is_unsigned_v<T> &&
+      (!std::is_same_v<T, bool>)Field(std::string_view k, T v)
+      : key(k), value(static_cast<uint64_t>(v)) {}
 };
 
 using Fields = std::initializer_list<Field>;
@@ -40,7 +41,9 @@ using Fields = std::initializer_list<Field>;
 void set_level(Level level);
 Level level();
 bool parse_level(std::string_view text, Level& out);
-inline bool enabled(Level l) { return l >= level(); }
+inline bool enabled(Level l) {
+  return l >= level();
+}
 
 // Whether client addresses may appear in logs (config: log_client_addresses).
 void set_log_client_addresses(bool on);
@@ -57,9 +60,15 @@ void write_limited(Level level, std::string_view event, Fields fields = {},
 inline void debug(std::string_view e, Fields f = {}) {
   if (enabled(Level::debug)) write(Level::debug, e, f);
 }
-inline void info(std::string_view e, Fields f = {}) { write(Level::info, e, f); }
-inline void warn(std::string_view e, Fields f = {}) { write(Level::warn, e, f); }
-inline void error(std::string_view e, Fields f = {}) { write(Level::error, e, f); }
+inline void info(std::string_view e, Fields f = {}) {
+  write(Level::info, e, f);
+}
+inline void warn(std::string_view e, Fields f = {}) {
+  write(Level::warn, e, f);
+}
+inline void error(std::string_view e, Fields f = {}) {
+  write(Level::error, e, f);
+}
 
 // Formats one logfmt line (without newline) - exposed for tests.
 std::string format_line(Level level, std::string_view event, Fields fields, uint64_t dropped = 0);

@@ -33,7 +33,9 @@ EventLoop::EventLoop()
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_fd_.get(), &ev);
 }
 
-EventLoop::~EventLoop() { bury(); }
+EventLoop::~EventLoop() {
+  bury();
+}
 
 bool EventLoop::add(int fd, uint32_t events, IoHandler* handler) {
   epoll_event ev{};
@@ -49,9 +51,13 @@ bool EventLoop::modify(int fd, uint32_t events, IoHandler* handler) {
   return ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev) == 0;
 }
 
-void EventLoop::remove(int fd) { ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr); }
+void EventLoop::remove(int fd) {
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+}
 
-void EventLoop::update_now() { now_ms_ = monotonic_ms(); }
+void EventLoop::update_now() {
+  now_ms_ = monotonic_ms();
+}
 
 void EventLoop::run() {
   stop_requested_ = false;

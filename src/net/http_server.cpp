@@ -16,12 +16,18 @@ constexpr size_t kMaxClients = 64;
 
 const char* reason_phrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 503: return "Service Unavailable";
-    default: return "Unknown";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Unknown";
   }
 }
 
@@ -127,7 +133,9 @@ bool HttpServer::listen(const SocketAddress& addr, std::string& error) {
   return true;
 }
 
-SocketAddress HttpServer::local_address() const { return net::local_address(fd_.get()); }
+SocketAddress HttpServer::local_address() const {
+  return net::local_address(fd_.get());
+}
 
 void HttpServer::on_io(uint32_t) {
   for (int i = 0; i < 16; ++i) {

@@ -224,5 +224,4 @@ Relay::State Relay::on_events(const Events& ev, RelayScratch& scratch, bool& mor
   return update_state();
 }
 
-
 }  // namespace ferry::net

@@ -81,9 +81,9 @@ class Relay {
     uint32_t in_pipe = 0;
     Pending pending;
     uint64_t bytes = 0;
-    bool eof = false;               // source ended
-    bool shut = false;              // sink's write half closed
-    bool bulk = false;              // use splice (plain to plain only)
+    bool eof = false;   // source ended
+    bool shut = false;  // sink's write half closed
+    bool bulk = false;  // use splice (plain to plain only)
     bool failed = false;
     bool read_wants_write = false;  // TLS source needs its fd writable
     bool write_wants_read = false;  // TLS sink needs its fd readable

@@ -16,8 +16,7 @@ Fd listen_tcp(const SocketAddress& addr, const ListenOptions& opts, std::string&
   if (!fd) return fail("socket");
   int one = 1, zero = 0;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (opts.reuse_port &&
-      ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+  if (opts.reuse_port && ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
     return fail("SO_REUSEPORT");
   if (addr.is_v6()) {
     const int* v6only = opts.dual_stack ? &zero : &one;

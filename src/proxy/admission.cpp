@@ -28,8 +28,8 @@ void PerIpLimiter::set_limits(uint32_t max_concurrent, uint32_t new_per_second) 
 
 void PerIpLimiter::refill(Entry& e, uint64_t now_ms, uint32_t rate) const {
   if (now_ms > e.refilled_ms) {
-    e.tokens = std::min<double>(rate, e.tokens + static_cast<double>(now_ms - e.refilled_ms) *
-                                                     rate / 1000.0);
+    e.tokens = std::min<double>(
+        rate, e.tokens + static_cast<double>(now_ms - e.refilled_ms) * rate / 1000.0);
     e.refilled_ms = now_ms;
   }
 }
@@ -97,7 +97,11 @@ static bool acquire(std::atomic<T>& active, T max) {
   return true;
 }
 
-bool try_acquire_slot(std::atomic<uint64_t>& active, uint64_t max) { return acquire(active, max); }
-bool try_acquire_slot(std::atomic<uint32_t>& active, uint32_t max) { return acquire(active, max); }
+bool try_acquire_slot(std::atomic<uint64_t>& active, uint64_t max) {
+  return acquire(active, max);
+}
+bool try_acquire_slot(std::atomic<uint32_t>& active, uint32_t max) {
+  return acquire(active, max);
+}
 
 }  // namespace ferry::proxy

@@ -41,7 +41,9 @@ Connection::Connection(Worker& worker, std::shared_ptr<const ListenerRuntime> li
 
 Connection::~Connection() = default;
 
-uint64_t Connection::now() const { return worker_.loop().now_ms(); }
+uint64_t Connection::now() const {
+  return worker_.loop().now_ms();
+}
 
 ListenerCounters& Connection::counters() {
   return *listener_->metrics->per_worker[worker_.index()];
@@ -56,7 +58,8 @@ void Connection::start() {
   }
   if (listener_->config.accept_proxy) {
     stage_ = Stage::proxy_header;
-    worker_.loop().schedule_in(timer_, static_cast<uint64_t>(listener_->limits.handshake_timeout.count()), this);
+    worker_.loop().schedule_in(
+        timer_, static_cast<uint64_t>(listener_->limits.handshake_timeout.count()), this);
     read_proxy_header();
   } else {
     admit_client();
@@ -104,9 +107,14 @@ void Connection::queue_upstream_header(const net::SocketAddress& dest) {
   namespace pp = net::proxy_protocol;
   header_queued_ = true;
   switch (listener_->upstream->config().send_proxy) {
-    case ProxyHeader::none: break;
-    case ProxyHeader::v1: relay_.queue_to_upstream(pp::build_v1(client_addr_, dest)); break;
-    case ProxyHeader::v2: relay_.queue_to_upstream(pp::build_v2(client_addr_, dest)); break;
+    case ProxyHeader::none:
+      break;
+    case ProxyHeader::v1:
+      relay_.queue_to_upstream(pp::build_v1(client_addr_, dest));
+      break;
+    case ProxyHeader::v2:
+      relay_.queue_to_upstream(pp::build_v2(client_addr_, dest));
+      break;
   }
 }
 
@@ -121,9 +129,15 @@ void Connection::admit_client() {
   PerIpLimiter& per_ip = worker_.shared().per_ip;
   if (per_ip.enabled()) {
     switch (per_ip.enter(IpKey::from(client_addr_), now())) {
-      case PerIpLimiter::Verdict::admitted: per_ip_entered_ = true; break;
-      case PerIpLimiter::Verdict::too_many: refuse(Refusal::per_ip_limit); return;
-      case PerIpLimiter::Verdict::too_fast: refuse(Refusal::per_ip_rate); return;
+      case PerIpLimiter::Verdict::admitted:
+        per_ip_entered_ = true;
+        break;
+      case PerIpLimiter::Verdict::too_many:
+        refuse(Refusal::per_ip_limit);
+        return;
+      case PerIpLimiter::Verdict::too_fast:
+        refuse(Refusal::per_ip_rate);
+        return;
     }
   }
   if (listener_->tls) {
@@ -145,7 +159,8 @@ void Connection::start_tls() {
   // One deadline for the whole handshake stage: armed by the PROXY header
   // stage if there was one, else now.
   if (!timer_.armed()) {
-    worker_.loop().schedule_in(timer_, static_cast<uint64_t>(listener_->limits.handshake_timeout.count()), this);
+    worker_.loop().schedule_in(
+        timer_, static_cast<uint64_t>(listener_->limits.handshake_timeout.count()), this);
   }
   stage_ = Stage::tls_handshake;
   continue_tls();
@@ -172,8 +187,9 @@ void Connection::upstream_failed(const char* why) {
   m.connect_failures.fetch_add(1, std::memory_order_relaxed);
   uint32_t in_a_row = m.consecutive_failures.fetch_add(1, std::memory_order_relaxed) + 1;
   if (listener_->upstream->health_checked() && in_a_row >= kPassiveFall) server_->mark(false, why);
-  log::write_limited(log::Level::warn, "upstream_connect_failed",
-                     {{"upstream", server_->upstream()}, {"server", server_->label()}, {"error", why}});
+  log::write_limited(
+      log::Level::warn, "upstream_connect_failed",
+      {{"upstream", server_->upstream()}, {"server", server_->label()}, {"error", why}});
   if (upstream_.open()) {
     worker_.loop().remove(upstream_.fd());
     upstream_.close();
@@ -211,7 +227,8 @@ void Connection::connect_next() {
       upstream_failed("epoll");
       continue;
     }
-    worker_.loop().schedule_in(timer_, static_cast<uint64_t>(listener_->limits.connect_timeout.count()), this);
+    worker_.loop().schedule_in(
+        timer_, static_cast<uint64_t>(listener_->limits.connect_timeout.count()), this);
     return;
   }
   log::write_limited(log::Level::warn, "upstream_unavailable",
@@ -263,12 +280,17 @@ void Connection::relay(const net::Relay::Events& ev) {
     counted_down_ = relay_.bytes_down();
   }
   switch (state) {
-    case net::Relay::State::closed: close(CloseReason::done); return;
-    case net::Relay::State::failed: close(CloseReason::client_error); return;
+    case net::Relay::State::closed:
+      close(CloseReason::done);
+      return;
+    case net::Relay::State::failed:
+      close(CloseReason::client_error);
+      return;
     case net::Relay::State::half_closed:
       if (before != state) arm_idle_timer();
       break;
-    case net::Relay::State::open: break;
+    case net::Relay::State::open:
+      break;
   }
   if (more) worker_.loop().requeue(&client_side_, kKick);
 }
@@ -306,7 +328,8 @@ void Connection::on_io(bool upstream_side, uint32_t events) {
       relay(ev);
       return;
     }
-    case Stage::closed: return;
+    case Stage::closed:
+      return;
   }
 }
 
@@ -316,7 +339,9 @@ void Connection::on_timer() {
       counters().proxy_header_timeouts.add();
       close(CloseReason::handshake_timeout);
       return;
-    case Stage::tls_handshake: close(CloseReason::handshake_timeout); return;
+    case Stage::tls_handshake:
+      close(CloseReason::handshake_timeout);
+      return;
     case Stage::connecting:
       upstream_failed("connect timeout");
       connect_next();
@@ -332,7 +357,8 @@ void Connection::on_timer() {
       }
       return;
     }
-    case Stage::closed: return;
+    case Stage::closed:
+      return;
   }
 }
 

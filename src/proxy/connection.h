@@ -81,7 +81,7 @@ class Connection final : public net::Deferred, public net::TimerHandler {
   ServerState* server_ = nullptr;   // being dialled / relayed to
   uint64_t started_ms_ = 0;
   uint64_t last_active_ms_ = 0;
-  uint64_t counted_up_ = 0;    // bytes already added to the listener counters
+  uint64_t counted_up_ = 0;  // bytes already added to the listener counters
   uint64_t counted_down_ = 0;
   uint32_t rr_start_ = 0;    // round robin over servers
   uint32_t attempt_ = 0;     // servers offered so far

@@ -75,7 +75,8 @@ class HealthChecker::Schedule final : public net::TimerHandler {
   net::Timer timer_;
 };
 
-HealthChecker::HealthChecker(net::EventLoop& loop, Millis timeout) : loop_(loop), timeout_(timeout) {}
+HealthChecker::HealthChecker(net::EventLoop& loop, Millis timeout)
+    : loop_(loop), timeout_(timeout) {}
 
 HealthChecker::~HealthChecker() {
   schedules_.clear();

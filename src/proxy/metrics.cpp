@@ -4,30 +4,48 @@ namespace ferry::proxy {
 
 const char* refusal_name(Refusal r) {
   switch (r) {
-    case Refusal::global_limit: return "global_limit";
-    case Refusal::listener_limit: return "listener_limit";
-    case Refusal::per_ip_limit: return "per_ip_limit";
-    case Refusal::per_ip_rate: return "per_ip_rate";
-    case Refusal::no_upstream: return "no_upstream";
-    case Refusal::draining: return "draining";
-    case Refusal::count: break;
+    case Refusal::global_limit:
+      return "global_limit";
+    case Refusal::listener_limit:
+      return "listener_limit";
+    case Refusal::per_ip_limit:
+      return "per_ip_limit";
+    case Refusal::per_ip_rate:
+      return "per_ip_rate";
+    case Refusal::no_upstream:
+      return "no_upstream";
+    case Refusal::draining:
+      return "draining";
+    case Refusal::count:
+      break;
   }
   return "unknown";
 }
 
 const char* close_reason_name(CloseReason r) {
   switch (r) {
-    case CloseReason::done: return "done";
-    case CloseReason::client_error: return "error";
-    case CloseReason::idle_timeout: return "idle_timeout";
-    case CloseReason::fin_timeout: return "fin_timeout";
-    case CloseReason::handshake_timeout: return "handshake_timeout";
-    case CloseReason::proxy_header: return "proxy_header";
-    case CloseReason::tls_handshake: return "tls_handshake";
-    case CloseReason::connect_failed: return "connect_failed";
-    case CloseReason::drained: return "drained";
-    case CloseReason::refused: return "refused";
-    case CloseReason::count: break;
+    case CloseReason::done:
+      return "done";
+    case CloseReason::client_error:
+      return "error";
+    case CloseReason::idle_timeout:
+      return "idle_timeout";
+    case CloseReason::fin_timeout:
+      return "fin_timeout";
+    case CloseReason::handshake_timeout:
+      return "handshake_timeout";
+    case CloseReason::proxy_header:
+      return "proxy_header";
+    case CloseReason::tls_handshake:
+      return "tls_handshake";
+    case CloseReason::connect_failed:
+      return "connect_failed";
+    case CloseReason::drained:
+      return "drained";
+    case CloseReason::refused:
+      return "refused";
+    case CloseReason::count:
+      break;
   }
   return "unknown";
 }
@@ -61,7 +79,8 @@ ListenerMetrics& Metrics::listener(const std::string& name, const std::string& l
   auto l = std::make_unique<ListenerMetrics>();
   l->name = name;
   l->listen = listen;
-  for (size_t i = 0; i < workers_; ++i) l->per_worker.push_back(std::make_unique<ListenerCounters>());
+  for (size_t i = 0; i < workers_; ++i)
+    l->per_worker.push_back(std::make_unique<ListenerCounters>());
   listeners_.push_back(std::move(l));
   return *listeners_.back();
 }

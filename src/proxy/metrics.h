@@ -18,7 +18,9 @@ namespace ferry::proxy {
 
 class Counter {
  public:
-  void add(uint64_t n = 1) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  void add(uint64_t n = 1) {
+    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
   uint64_t get() const { return v_.load(std::memory_order_relaxed); }
 
  private:
@@ -39,8 +41,8 @@ const char* refusal_name(Refusal r);
 
 // How an admitted connection ended.
 enum class CloseReason : uint8_t {
-  done,               // both sides closed in order
-  client_error,       // reset or TLS error on the client side, or an error either way
+  done,          // both sides closed in order
+  client_error,  // reset or TLS error on the client side, or an error either way
   idle_timeout,
   fin_timeout,        // half-closed for longer than fin_timeout
   handshake_timeout,  // PROXY header or TLS handshake not done in time

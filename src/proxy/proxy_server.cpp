@@ -58,7 +58,9 @@ class ProxyServer::Signals final : public net::IoHandler {
     signalfd_siginfo info{};
     while (::read(fd_.get(), &info, sizeof info) == sizeof info) {
       switch (info.ssi_signo) {
-        case SIGHUP: owner_.reload(); break;
+        case SIGHUP:
+          owner_.reload();
+          break;
         case SIGTERM:
         case SIGINT:
           if (owner_.draining_) {
@@ -67,7 +69,8 @@ class ProxyServer::Signals final : public net::IoHandler {
             owner_.begin_drain();
           }
           break;
-        default: break;
+        default:
+          break;
       }
     }
   }
@@ -234,8 +237,8 @@ void ProxyServer::reload() {
     log::error("reload_failed", {{"error", error}, {"kept", "previous configuration"}});
     return;
   }
-  if (next.workers != runtime_->config.workers || !(next.stats.listen == runtime_->config.stats.listen) ||
-      next.user != runtime_->config.user) {
+  if (next.workers != runtime_->config.workers ||
+      !(next.stats.listen == runtime_->config.stats.listen) || next.user != runtime_->config.user) {
     log::warn("reload_needs_restart", {{"keys", "workers, stats.listen, user"}});
   }
   apply_settings(next);
@@ -256,8 +259,9 @@ void ProxyServer::begin_drain() {
   draining_ = true;
   uint64_t open = 0;
   for (auto& w : workers_) open += w->connections();
-  log::info("draining", {{"connections", open},
-                         {"timeout_ms", static_cast<uint64_t>(runtime_->config.drain_timeout.count())}});
+  log::info("draining",
+            {{"connections", open},
+             {"timeout_ms", static_cast<uint64_t>(runtime_->config.drain_timeout.count())}});
   for (auto& w : workers_) {
     Worker* wp = w.get();
     wp->loop().post([wp] { wp->drain(); });

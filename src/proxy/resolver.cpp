@@ -87,7 +87,8 @@ void Resolver::run() {
         AddressList list;
         std::string error;
         uint64_t again =
-            now + std::max<uint64_t>(1000, static_cast<uint64_t>(up->config().resolve_interval.count()));
+            now +
+            std::max<uint64_t>(1000, static_cast<uint64_t>(up->config().resolve_interval.count()));
         if (resolve(s.target(), list, error)) {
           log::debug("upstream_resolved", {{"server", s.label()}, {"addresses", list.size()}});
           s.set_addresses(std::move(list));

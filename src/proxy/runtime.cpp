@@ -9,16 +9,19 @@ namespace {
 
 net::tls::KeyAlgorithm algorithm_for(KeyType t) {
   switch (t) {
-    case KeyType::rsa_2048: return net::tls::KeyAlgorithm::rsa_2048;
-    case KeyType::rsa_4096: return net::tls::KeyAlgorithm::rsa_4096;
-    case KeyType::ecdsa_p256: break;
+    case KeyType::rsa_2048:
+      return net::tls::KeyAlgorithm::rsa_2048;
+    case KeyType::rsa_4096:
+      return net::tls::KeyAlgorithm::rsa_4096;
+    case KeyType::ecdsa_p256:
+      break;
   }
   return net::tls::KeyAlgorithm::ecdsa_p256;
 }
 
 bool same_tls(const TlsConfig& a, const TlsConfig& b) {
-  return a.cert == b.cert && a.key == b.key && a.key_type == b.key_type &&
-         a.san_dns == b.san_dns && a.san_ip == b.san_ip;
+  return a.cert == b.cert && a.key == b.key && a.key_type == b.key_type && a.san_dns == b.san_dns &&
+         a.san_ip == b.san_ip;
 }
 
 // Identity for the TLS listeners: the configured files, or a certificate

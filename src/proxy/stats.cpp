@@ -24,11 +24,20 @@ std::string html_escape(std::string_view v) {
   std::string out;
   for (char c : v) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out.push_back(c);
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -39,7 +48,8 @@ class Writer {
   void family(const char* name, const char* type, const char* help) {
     out_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
   }
-  void sample(const char* name, std::initializer_list<std::pair<const char*, std::string_view>> labels,
+  void sample(const char* name,
+              std::initializer_list<std::pair<const char*, std::string_view>> labels,
               uint64_t value) {
     out_ += name;
     if (labels.size() > 0) {
@@ -69,10 +79,13 @@ std::string render_prometheus(const StatsSnapshot& s) {
   auto per_listener = [&](const char* name, const char* type, const char* help,
                           Counter LC::*field) {
     w.family(name, type, help);
-    m.for_each_listener([&](const ListenerMetrics& l) { w.sample(name, {{"listener", l.name}}, l.sum(field)); });
+    m.for_each_listener([&](const ListenerMetrics& l) {
+      w.sample(name, {{"listener", l.name}}, l.sum(field));
+    });
   };
 
-  per_listener("ferry_connections_accepted_total", "counter", "Connections accepted.", &LC::accepted);
+  per_listener("ferry_connections_accepted_total", "counter", "Connections accepted.",
+               &LC::accepted);
   w.family("ferry_connections_active", "gauge", "Connections open now.");
   m.for_each_listener([&](const ListenerMetrics& l) {
     w.sample("ferry_connections_active", {{"listener", l.name}},
@@ -142,7 +155,8 @@ std::string render_prometheus(const StatsSnapshot& s) {
   w.family("ferry_active_connections_total", "gauge", "Connections open now, all listeners.");
   w.sample("ferry_active_connections_total", {}, m.active_value());
   w.family("ferry_max_connections", "gauge", "Configured global connection cap.");
-  w.sample("ferry_max_connections", {}, s.runtime != nullptr ? s.runtime->config.max_connections : 0);
+  w.sample("ferry_max_connections", {},
+           s.runtime != nullptr ? s.runtime->config.max_connections : 0);
   w.family("ferry_draining", "gauge", "1 while shutting down.");
   w.sample("ferry_draining", {}, s.draining ? 1 : 0);
   w.family("ferry_uptime_seconds", "gauge", "Seconds since start.");
@@ -158,10 +172,10 @@ std::string render_html(const StatsSnapshot& s) {
       "<meta http-equiv=\"refresh\" content=\"10\"><style>body{font-family:sans-serif;margin:2em}"
       "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
       "th{background:#eee}td:first-child{text-align:left}</style></head><body>";
-  out += fmt::format("<h1>ferry-proxy</h1><p>Up {} s. Open connections: {} of {}.{}</p>",
-                     s.uptime_s, m.active_value(),
-                     s.runtime != nullptr ? s.runtime->config.max_connections : 0,
-                     s.draining ? " <b>Draining.</b>" : "");
+  out +=
+      fmt::format("<h1>ferry-proxy</h1><p>Up {} s. Open connections: {} of {}.{}</p>", s.uptime_s,
+                  m.active_value(), s.runtime != nullptr ? s.runtime->config.max_connections : 0,
+                  s.draining ? " <b>Draining.</b>" : "");
   out +=
       "<h2>Listeners</h2><table><tr><th>listener</th><th>address</th><th>active</th>"
       "<th>accepted</th><th>refused</th><th>bytes in</th><th>bytes out</th>"
@@ -174,8 +188,8 @@ std::string render_html(const StatsSnapshot& s) {
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
         "<td>{}</td><td>{}</td></tr>",
         html_escape(l.name), html_escape(l.listen), l.active.load(std::memory_order_relaxed),
-        l.sum(&LC::accepted), refused, l.sum(&LC::bytes_from_clients),
-        l.sum(&LC::bytes_to_clients), l.sum(&LC::tls_handshake_failures),
+        l.sum(&LC::accepted), refused, l.sum(&LC::bytes_from_clients), l.sum(&LC::bytes_to_clients),
+        l.sum(&LC::tls_handshake_failures),
         l.sum(&LC::proxy_header_errors) + l.sum(&LC::proxy_header_timeouts));
   });
   out +=
@@ -188,7 +202,9 @@ std::string render_html(const StatsSnapshot& s) {
                        sm.connects.load(std::memory_order_relaxed),
                        sm.connect_failures.load(std::memory_order_relaxed));
   });
-  out += "</table><p><a href=\"/metrics\">/metrics</a> &middot; <a href=\"/healthz\">/healthz</a></p></body></html>\n";
+  out +=
+      "</table><p><a href=\"/metrics\">/metrics</a> &middot; <a "
+      "href=\"/healthz\">/healthz</a></p></body></html>\n";
   return out;
 }
 

@@ -146,8 +146,12 @@ std::optional<int> Process::wait_exit(Duration limit) {
   return status_;
 }
 
-std::string Process::out() const { return read_file(out_path_); }
-std::string Process::err() const { return read_file(err_path_); }
+std::string Process::out() const {
+  return read_file(out_path_);
+}
+std::string Process::err() const {
+  return read_file(err_path_);
+}
 
 bool Process::wait_for_log(const std::string& text, Duration limit) {
   return wait_until(
@@ -323,6 +327,8 @@ std::string random_bytes(size_t n, uint32_t seed) {
   return s;
 }
 
-std::string binary(const std::string& name) { return std::string(FERRY_BINARY_DIR) + "/bin/" + name; }
+std::string binary(const std::string& name) {
+  return std::string(FERRY_BINARY_DIR) + "/bin/" + name;
+}
 
 }  // namespace ferry::test

@@ -6,8 +6,8 @@
 #include <cerrno>
 #include <stdexcept>
 
-#include "net/address.h"
 #include "harness.h"
+#include "net/address.h"
 #include "net/socket.h"
 
 namespace ferry::test {

@@ -36,10 +36,12 @@ TEST(Lifecycle, SighupReloadsAndKeepsEstablishedConnections) {
 
   proxy.rewrite(simple_config(a, up.port()));  // removes it again
   proxy.process().signal(SIGHUP);
-  ASSERT_TRUE(wait_until([&] {
-    return proxy.process().err().find("event=reload_done") !=
-           proxy.process().err().rfind("event=reload_done");
-  }, 5s));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return proxy.process().err().find("event=reload_done") !=
+               proxy.process().err().rfind("event=reload_done");
+      },
+      5s));
   EXPECT_FALSE(connect_to("127.0.0.1", b, 1s)) << "a removed listener still accepts";
   EXPECT_TRUE(echoes(on_new.get(), "kept")) << "a connection of a removed listener was dropped";
 }
@@ -118,11 +120,13 @@ TEST(Lifecycle, TheSystemdUnitIsValidAndHardened) {
   std::string out;
   if (run_command({"systemd-analyze", "--version"}, out) != 0) GTEST_SKIP() << "no systemd-analyze";
   TempDir dir;
-  std::string unit = read_file(std::string(FERRY_SOURCE_DIR) + "/deploy/systemd/ferry-proxy.service");
+  std::string unit =
+      read_file(std::string(FERRY_SOURCE_DIR) + "/deploy/systemd/ferry-proxy.service");
   RunningProxy::replace_all(unit, "/usr/local/bin/ferry-proxy", binary("ferry-proxy"));
   std::string path = dir.write("ferry-proxy.service", unit, 0644);
   EXPECT_EQ(run_command({"systemd-analyze", "verify", path}, out), 0) << out;
-  ASSERT_EQ(run_command({"systemd-analyze", "security", "--offline=yes", "--threshold=20", path}, out), 0)
+  ASSERT_EQ(
+      run_command({"systemd-analyze", "security", "--offline=yes", "--threshold=20", path}, out), 0)
       << out;
   EXPECT_NE(out.find("Overall exposure level"), std::string::npos) << out;
   for (const char* must : {"NoNewPrivileges=yes", "ProtectSystem=strict",

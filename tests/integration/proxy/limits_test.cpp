@@ -40,7 +40,8 @@ TEST(Limits, TheListenerCapCountsOnlyItsListener) {
   ASSERT_TRUE(relayed(first, port));
   net::Fd second = connect_to("127.0.0.1", port);
   EXPECT_TRUE(wait_closed(second.get(), 2s));
-  EXPECT_TRUE(proxy.wait_metric("ferry_connections_refused_total", {"reason=\"listener_limit\""}, 1));
+  EXPECT_TRUE(
+      proxy.wait_metric("ferry_connections_refused_total", {"reason=\"listener_limit\""}, 1));
 }
 
 TEST(Limits, PerIpConcurrentCap) {

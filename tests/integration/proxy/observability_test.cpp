@@ -50,9 +50,10 @@ TEST(Observability, StatsRefuseWhatIsNotAPlainGet) {
   uint16_t port = free_port();
   RunningProxy proxy(simple_config(port, up.port()));
   ASSERT_TRUE(proxy.started()) << proxy.process().err();
-  std::vector<std::string> requests = {"POST /metrics HTTP/1.1\r\n\r\n", "GET metrics HTTP/1.1\r\n\r\n",
-                                       std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 15),
-                                       std::string(9000, 'A')};
+  std::vector<std::string> requests = {
+      "POST /metrics HTTP/1.1\r\n\r\n", "GET metrics HTTP/1.1\r\n\r\n",
+      std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 15),
+      std::string(9000, 'A')};
   for (const std::string& req : requests) {
     net::Fd fd = connect_to("127.0.0.1", proxy.stats_port());
     ASSERT_TRUE(send_all(fd.get(), req));
@@ -66,7 +67,8 @@ TEST(Observability, StatsRefuseWhatIsNotAPlainGet) {
 TEST(Observability, LogsNeverNameAClientByDefault) {
   TestUpstream up;
   uint16_t port = free_port();
-  RunningProxy proxy(simple_config(port, up.port(), "log_level = \"debug\"\n", "accept_proxy = true\n"));
+  RunningProxy proxy(
+      simple_config(port, up.port(), "log_level = \"debug\"\n", "accept_proxy = true\n"));
   ASSERT_TRUE(proxy.started()) << proxy.process().err();
   // A relayed connection, and a refused header, from a known client address.
   net::Fd fd = connect_to("127.0.0.1", port);
@@ -88,14 +90,16 @@ TEST(Observability, LogsNeverNameAClientByDefault) {
 TEST(Observability, LogsNameClientsWhenAskedTo) {
   TestUpstream up;
   uint16_t port = free_port();
-  RunningProxy proxy(simple_config(port, up.port(), "log_level = \"debug\"\nlog_client_addresses = true\n",
+  RunningProxy proxy(simple_config(port, up.port(),
+                                   "log_level = \"debug\"\nlog_client_addresses = true\n",
                                    "accept_proxy = true\n"));
   ASSERT_TRUE(proxy.started()) << proxy.process().err();
   net::Fd fd = connect_to("127.0.0.1", port);
   ASSERT_TRUE(send_all(fd.get(), "PROXY TCP4 198.51.100.77 192.0.2.1 40000 443\r\nhi"));
   ASSERT_TRUE(recv_exact(fd.get(), 2));
   fd.reset();
-  ASSERT_TRUE(proxy.process().wait_for_log("client=198.51.100.77:40000", 5s)) << proxy.process().err();
+  ASSERT_TRUE(proxy.process().wait_for_log("client=198.51.100.77:40000", 5s))
+      << proxy.process().err();
 }
 
 }  // namespace

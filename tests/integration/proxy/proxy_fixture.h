@@ -23,8 +23,11 @@ class RunningProxy {
                                       std::vector<std::string>{"--config", config_path_},
                                       dir_.path(), std::move(env));
     // Started, or gave up (a config error exits at once).
-    wait_until([&] { return !proc_->running() || proc_->err().find("event=started") != std::string::npos; },
-               15s);
+    wait_until(
+        [&] {
+          return !proc_->running() || proc_->err().find("event=started") != std::string::npos;
+        },
+        15s);
     started_ = proc_->running() && proc_->err().find("event=started") != std::string::npos;
   }
 
@@ -68,8 +71,9 @@ inline std::string simple_config(uint16_t listen_port, uint16_t upstream_port,
                                  const std::string& upstream = "") {
   return "workers = 2\n" + top + "\n[stats]\nlisten = \"127.0.0.1:{stats}\"\n" +
          "\n[[listener]]\nlisten = \"127.0.0.1:" + std::to_string(listen_port) +
-         "\"\nupstream = \"up\"\n" + listener + "\n[upstream.up]\nservers = [\"127.0.0.1:" +
-         std::to_string(upstream_port) + "\"]\n" + upstream + "\n";
+         "\"\nupstream = \"up\"\n" + listener +
+         "\n[upstream.up]\nservers = [\"127.0.0.1:" + std::to_string(upstream_port) + "\"]\n" +
+         upstream + "\n";
 }
 
 }  // namespace ferry::test

@@ -77,7 +77,8 @@ TEST(Relay, ASlowReaderDoesNotMakeTheProxyBuffer) {
   for (int i = 0; i < 256 && send_all(fd.get(), chunk, 1s); ++i) sent += chunk.size();
   long rss_after = proxy.process().rss_kib();
   EXPECT_LT(sent, 128u << 20) << "the proxy kept accepting: it is buffering";
-  EXPECT_LT(rss_after - rss_before, 8 * 1024) << "RSS grew by " << (rss_after - rss_before) << " KiB";
+  EXPECT_LT(rss_after - rss_before, 8 * 1024)
+      << "RSS grew by " << (rss_after - rss_before) << " KiB";
 }
 
 TEST(Relay, AClientThatNeverReadsDoesNotMakeTheProxyBuffer) {
@@ -138,7 +139,8 @@ TEST(Relay, GivesUpOnAnUpstreamThatDoesNotAnswerWithinConnectTimeout) {
   auto t0 = Clock::now();
   EXPECT_TRUE(wait_closed(fd.get(), 5s));
   EXPECT_LT(Clock::now() - t0, 4s);
-  EXPECT_TRUE(proxy.wait_metric("ferry_connections_closed_total", {"reason=\"connect_failed\""}, 1));
+  EXPECT_TRUE(
+      proxy.wait_metric("ferry_connections_closed_total", {"reason=\"connect_failed\""}, 1));
   EXPECT_GE(proxy.metric("ferry_upstream_connect_failures_total"), 1);
 }
 

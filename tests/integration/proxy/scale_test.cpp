@@ -59,7 +59,8 @@ TEST(Scale, EightThousandIdleConnectionsStayUpWhileOthersPingPong) {
   for (int i = 0; i < kIdle; ++i) {
     ASSERT_TRUE(send_all(idle[i].get(), "y"));
   }
-  for (int i = 0; i < kIdle; ++i) ASSERT_EQ(recv_exact(idle[i].get(), 1), "y") << "connection " << i;
+  for (int i = 0; i < kIdle; ++i)
+    ASSERT_EQ(recv_exact(idle[i].get(), 1), "y") << "connection " << i;
   std::string m = proxy.metrics();
   EXPECT_EQ(metric(m, "ferry_active_connections_total"), kIdle + kBusy);
   EXPECT_EQ(metric(m, "ferry_connections_closed_total"), 0) << m;

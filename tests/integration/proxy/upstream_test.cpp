@@ -8,7 +8,8 @@ namespace {
 
 std::string two_server_config(uint16_t port, uint16_t a, uint16_t b, const std::string& interval) {
   return "workers = 2\n[stats]\nlisten = \"127.0.0.1:{stats}\"\n[limits]\nconnect_timeout = "
-         "\"500ms\"\n[[listener]]\nlisten = \"127.0.0.1:" + std::to_string(port) +
+         "\"500ms\"\n[[listener]]\nlisten = \"127.0.0.1:" +
+         std::to_string(port) +
          "\"\nupstream = \"up\"\n[upstream.up]\nservers = [\"127.0.0.1:" + std::to_string(a) +
          "\", \"127.0.0.1:" + std::to_string(b) + "\"]\nhealth_check_interval = \"" + interval +
          "\"\n";
@@ -41,10 +42,12 @@ TEST(Upstream, AllServersDownRefusesQuicklyAndHealthzSaysSo) {
   ASSERT_TRUE(proxy.started()) << proxy.process().err();
   ASSERT_TRUE(proxy.wait_metric("ferry_upstream_health_check_failures_total", {}, 2));
   int status = 0;
-  ASSERT_TRUE(wait_until([&] {
-    http_get(proxy.stats_port(), "/healthz", &status);
-    return status == 503;
-  }, 5s));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        http_get(proxy.stats_port(), "/healthz", &status);
+        return status == 503;
+      },
+      5s));
   auto body = http_get(proxy.stats_port(), "/healthz", &status);
   EXPECT_NE(body->find("upstream up: no server up"), std::string::npos) << *body;
 
@@ -53,7 +56,6 @@ TEST(Upstream, AllServersDownRefusesQuicklyAndHealthzSaysSo) {
   EXPECT_TRUE(wait_closed(fd.get(), 2s));
   EXPECT_LT(Clock::now() - t0, 1s) << "refusal should not wait for connect timeouts";
   EXPECT_TRUE(proxy.wait_metric("ferry_connections_refused_total", {"reason=\"no_upstream\""}, 1));
-
 }
 
 TEST(Upstream, HealthChecksBringAServerBackUp) {
