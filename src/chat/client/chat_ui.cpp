@@ -107,6 +107,7 @@ int run_chat(Messenger& m, const std::string& peer) {
         m.send_queued();
       }
       m.pump_now();
+      m.check_identities();
       if (now_ms() >= next_ping) {
         m.ping();
         next_ping = now_ms() + kPingEveryMs;

@@ -198,7 +198,8 @@ void Messenger::register_account(const std::string& username, const std::string&
   auto answer = call(reg);
   if (answer.has_error()) throw server_error(answer.error(), username);
   store_->set("username", username);
-  if (!store_->get("prekeys_uploaded")) upload_initial_prekeys();
+  // Every time: a server that lost its database gets them back.
+  upload_initial_prekeys();
   store_->set("registered", "1");
 }
 
@@ -333,6 +334,18 @@ void Messenger::handle_send_answer(uint64_t client_id, const pb::Response& respo
   std::string who = item ? item->recipient : "?";
   if (response.has_error()) {
     const auto& e = response.error();
+    if (e.code() == pb::IDENTITY_MISMATCH) {
+      // Kept in the outbox; encrypted again once the new key is accepted.
+      if (std::find(identity_checks_.begin(), identity_checks_.end(), who) ==
+          identity_checks_.end())
+        identity_checks_.push_back(who);
+      record_failure(client_id, ClientError(ExitCode::identity_changed,
+                                            "the identity key of " + who +
+                                                " changed: compare safety numbers, then accept "
+                                                "it with: ferry safety-number " +
+                                                who + " --accept"));
+      return;
+    }
     if (e.code() == pb::UNKNOWN_USER || e.code() == pb::BAD_REQUEST) {
       // Permanent: the message cannot ever be delivered; stop trying.
       store_->set_state(client_id, OutState::failed);
@@ -431,6 +444,7 @@ void Messenger::send_queued() {
     s->set_recipient(item.recipient);
     s->set_client_id(item.client_id);
     s->set_content(item.sealed);
+    if (auto c = store_->contact(item.recipient)) s->set_recipient_identity(c->identity_key);
     uint64_t rid = conn_->queue(req);
     pending_sends_[rid] = item.client_id;
     failures_.erase(item.client_id);
@@ -448,6 +462,19 @@ void Messenger::flush_outbox(uint64_t deadline_ms) {
   send_queued();
   if (!pump(deadline_ms, [&] { return pending_sends_.empty(); }))
     throw ClientError(ExitCode::unreachable, "the server did not confirm every message in time");
+  check_identities();
+}
+
+void Messenger::check_identities() {
+  auto peers = std::move(identity_checks_);
+  identity_checks_.clear();
+  for (const auto& peer : peers) {
+    try {
+      start_session_with(peer);  // notes the new key as pending, then throws
+    } catch (const ClientError& e) {
+      if (e.code() != ExitCode::identity_changed) throw;
+    }
+  }
 }
 
 std::optional<ClientError> Messenger::failure(uint64_t client_id) const {

@@ -77,6 +77,9 @@ class Messenger {
   // Why `client_id` was not sent in this run, if it was not.
   std::optional<ClientError> failure(uint64_t client_id) const;
   bool sends_pending() const { return !pending_sends_.empty(); }
+  // The server said a recipient's identity key changed: fetch the new key so
+  // it is noted (and shown by safety-number) until the user accepts it.
+  void check_identities();
 
   // ---- receiving ----
   // Asks the server to start delivering. Envelopes are handled as they come
@@ -133,6 +136,7 @@ class Messenger {
   std::unordered_map<uint64_t, PendingCall> calls_;       // request id -> answer
   std::map<uint64_t, ClientError> failures_;              // client id -> why
   std::vector<std::string> identity_changes_;
+  std::vector<std::string> identity_checks_;
   bool receiving_ = false;
   bool drained_ = false;
   bool prekeys_low_ = false;

@@ -174,6 +174,10 @@ bool ClientStore::accept_pending_identity(std::string_view username) {
   if (!c || c->pending_identity_key.empty()) return false;
   put_contact(username, c->pending_identity_key);
   delete_sessions(username);
+  // What waits in the outbox was encrypted for the old key: encrypt it again.
+  auto st = db_->prepare("UPDATE outbox SET sealed=NULL WHERE recipient=?1 AND state=0");
+  st.bind(1, username);
+  st.step();
   return true;
 }
 

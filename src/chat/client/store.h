@@ -80,7 +80,8 @@ class ClientStore {
   std::optional<Contact> contact(std::string_view username);
   void put_contact(std::string_view username, std::string_view identity_key);
   void set_pending_identity(std::string_view username, std::string_view identity_key);
-  // pending -> identity; forgets the sessions made with the old key.
+  // pending -> identity; forgets the sessions made with the old key, and
+  // what the outbox encrypted with them.
   bool accept_pending_identity(std::string_view username);
 
   // Ratchet sessions, most recently used first.

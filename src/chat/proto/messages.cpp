@@ -39,6 +39,7 @@ const char* check_body(const pb::Request& r) {
       if (!valid_username(r.send().recipient())) return "bad recipient";
       if (r.send().content().empty() || r.send().content().size() > kMaxContent)
         return "bad content size";
+      if (r.send().recipient_identity().size() > kMaxKeyBytes) return "bad recipient identity";
       return nullptr;
     case pb::Request::kAck:
       if (r.ack().envelope_ids_size() == 0 ||

@@ -231,6 +231,7 @@ void Session::handle_send(pb::Request& request) {
     uint64_t client_id;
     std::string content;
     int64_t now;
+    std::string expected_identity;
     ServerStore::EnqueueResult result;
   };
   submit(
@@ -241,9 +242,11 @@ void Session::handle_send(pb::Request& request) {
             send.client_id(),
             std::move(*send.mutable_content()),
             now_unix_ms(),
+            std::move(*send.mutable_recipient_identity()),
             {}},
       [](ServerStore& store, State& st) {
-        st.result = store.enqueue(st.sender_id, st.recipient, st.client_id, st.content, st.now);
+        st.result = store.enqueue(st.sender_id, st.recipient, st.client_id, st.content, st.now,
+                                  st.expected_identity);
       },
       [](Server& server, Session* s, bool committed, State& st) {
         if (!committed) {
@@ -276,6 +279,11 @@ void Session::handle_send(pb::Request& request) {
           }
           case ES::unknown_recipient:
             if (s) s->send_response(make_error(st.rid, pb::UNKNOWN_USER, "no such user"));
+            break;
+          case ES::identity_mismatch:
+            if (s)
+              s->send_response(make_error(st.rid, pb::IDENTITY_MISMATCH,
+                                          "the recipient's identity key has changed"));
             break;
           case ES::queue_full:
             if (s)

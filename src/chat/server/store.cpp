@@ -224,7 +224,8 @@ int64_t ServerStore::queue_length(int64_t recipient_id) {
 
 ServerStore::EnqueueResult ServerStore::enqueue(int64_t sender_id, std::string_view recipient,
                                                 uint64_t client_id, std::string_view content,
-                                                int64_t now_ms) {
+                                                int64_t now_ms,
+                                                std::string_view expected_identity) {
   EnqueueResult r;
   auto cid = static_cast<int64_t>(client_id);
   find_duplicate_.reset();
@@ -239,6 +240,10 @@ ServerStore::EnqueueResult ServerStore::enqueue(int64_t sender_id, std::string_v
   auto to = account_by_name(recipient);
   if (!to) return r;
   r.recipient_id = to->id;
+  if (!expected_identity.empty() && expected_identity != to->identity_key) {
+    r.status = EnqueueStatus::identity_mismatch;
+    return r;
+  }
   int64_t queued = queue_length(to->id);
   if (queued >= limits_.max_queue) {
     r.status = EnqueueStatus::queue_full;

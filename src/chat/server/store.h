@@ -81,15 +81,23 @@ class ServerStore {
   // Hands out one one-time prekey (the oldest id) and deletes it.
   BundleResult take_bundle(std::string_view username);
 
-  enum class EnqueueStatus : uint8_t { stored, duplicate, unknown_recipient, queue_full };
+  enum class EnqueueStatus : uint8_t {
+    stored,
+    duplicate,
+    unknown_recipient,
+    queue_full,
+    identity_mismatch
+  };
   struct EnqueueResult {
     EnqueueStatus status = EnqueueStatus::unknown_recipient;
     int64_t envelope_id = 0;
     int64_t recipient_id = 0;
   };
   // (sender, client_id) is unique: a resend returns the first copy's id.
+  // `expected_identity` (if not empty) must be the recipient's identity key.
   EnqueueResult enqueue(int64_t sender_id, std::string_view recipient, uint64_t client_id,
-                        std::string_view content, int64_t now_ms);
+                        std::string_view content, int64_t now_ms,
+                        std::string_view expected_identity = {});
 
   // Up to `limit` envelopes for `recipient_id` with id > after_id, oldest first.
   std::vector<StoredEnvelope> load(int64_t recipient_id, int64_t after_id, size_t limit);

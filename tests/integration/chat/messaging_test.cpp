@@ -1,0 +1,205 @@
+// The scriptable contract of `ferry` against a real ferry-server.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "chat_fixture.h"
+
+namespace ferry::test::chat {
+namespace {
+
+mode_t mode_of(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 0777) : 0;
+}
+
+TEST_F(ChatTest, ServerKeyAndLinkOnDisk) {
+  std::string dir = server_->data_dir();
+  EXPECT_EQ(mode_of(dir + "/server.key"), 0600u);
+  EXPECT_EQ(mode_of(dir), 0700u);
+  EXPECT_EQ(read_file(dir + "/server.link"), server_->link() + "\n");
+  EXPECT_EQ(
+      server_->link().rfind(
+          "ferry://server?host=127.0.0.1&port=" + std::to_string(server_->port()) + "&key=", 0),
+      0u);
+  // The same key (and link) after a restart.
+  std::string link = server_->link();
+  server_->restart();
+  ASSERT_TRUE(server_->ready());
+  EXPECT_EQ(server_->link(), link);
+}
+
+TEST_F(ChatTest, SendAndReceiveInOrderExactlyOnce) {
+  register_user("alice");
+  register_user("bob");
+  for (int i = 1; i <= 5; ++i) {
+    auto r = ferry(home("alice"), {"send", "bob", "hello " + std::to_string(i)});
+    ASSERT_EQ(r.code, 0) << r.err;
+  }
+  auto r = ferry(home("bob"), {"receive"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(lines(r.out),
+            (std::vector<std::string>{"alice: hello 1", "alice: hello 2", "alice: hello 3",
+                                      "alice: hello 4", "alice: hello 5"}));
+  auto again = ferry(home("bob"), {"receive"});
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_EQ(again.out, "");
+  // And back: bob's reply uses the session alice started.
+  ASSERT_EQ(ferry(home("bob"), {"send", "alice", "hi\nthere"}).code, 0);
+  auto back = ferry(home("alice"), {"receive"});
+  ASSERT_EQ(back.code, 0) << back.err;
+  EXPECT_EQ(back.out, "bob: hi\\nthere\n");
+
+  // Client files are private.
+  EXPECT_EQ(mode_of(home("alice")), 0700u);
+  EXPECT_EQ(mode_of(home("alice") + "/ferry.db"), 0600u);
+  auto stats = server_->stats();
+  EXPECT_GE(stats["envelopes_stored"], 6);
+  EXPECT_EQ(stats["envelopes_duplicate"], 0);
+}
+
+TEST_F(ChatTest, RegistrationErrors) {
+  register_user("alice");
+  // Idempotent.
+  EXPECT_EQ(ferry(home("alice"), {"register", "alice", "--server", server_->link()}).code, 0);
+  auto taken = ferry(home("eve"), {"register", "alice", "--server", server_->link()});
+  EXPECT_NE(taken.code, 0);
+  EXPECT_NE(taken.err.find("username taken"), std::string::npos) << taken.err;
+  auto bad = ferry(home("x"), {"register", "Not Valid", "--server", server_->link()});
+  EXPECT_EQ(bad.code, 2);
+  auto unregistered = ferry(home("nobody"), {"send", "alice", "hi"});
+  EXPECT_EQ(unregistered.code, 1);
+  EXPECT_EQ(lines(unregistered.err).size(), 1u) << unregistered.err;
+}
+
+TEST_F(ChatTest, UnknownUserIsOneLineAndExitFour) {
+  register_user("alice");
+  auto r = ferry(home("alice"), {"send", "carol", "hi"});
+  EXPECT_EQ(r.code, 4);
+  EXPECT_EQ(r.err, "ferry: unknown user: carol\n");
+}
+
+TEST_F(ChatTest, UnreachableServerKeepsTheMessageForTheNextRun) {
+  register_user("alice");
+  register_user("bob");
+  server_->kill9();
+  auto r = ferry(home("alice"), {"send", "bob", "while down"});
+  EXPECT_EQ(r.code, 3);
+  EXPECT_EQ(lines(r.err).size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("server unreachable"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("kept in the outbox"), std::string::npos) << r.err;
+  server_->start();
+  ASSERT_TRUE(server_->ready());
+  ASSERT_EQ(ferry(home("alice"), {"send", "bob", "after"}).code, 0);
+  auto got = ferry(home("bob"), {"receive"});
+  ASSERT_EQ(got.code, 0) << got.err;
+  EXPECT_EQ(got.out, "alice: while down\nalice: after\n");
+}
+
+TEST_F(ChatTest, ReceiveWaitsForAMessage) {
+  register_user("alice");
+  register_user("bob");
+  TempDir logs;
+  Process waiting(binary("ferry"), {"--home", home("bob"), "receive", "--wait", "30"}, logs.path());
+  // Bob is connected and waiting once the server sees him online.
+  ASSERT_TRUE(wait_until([&] { return server_->stats()["online"] >= 1; }, 20s));
+  ASSERT_EQ(ferry(home("alice"), {"send", "bob", "ping"}).code, 0);
+  auto status = waiting.wait_exit(20s);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(*status, 0) << waiting.err();
+  EXPECT_EQ(waiting.out(), "alice: ping\n");
+}
+
+TEST_F(ChatTest, SafetyNumbersMatchAndAChangedIdentityIsRefusedUntilAccepted) {
+  register_user("alice");
+  register_user("bob");
+  ASSERT_EQ(ferry(home("alice"), {"send", "bob", "one"}).code, 0);
+  ASSERT_EQ(ferry(home("bob"), {"receive"}).code, 0);
+  auto a = ferry(home("alice"), {"safety-number", "bob"});
+  auto b = ferry(home("bob"), {"safety-number", "alice"});
+  ASSERT_EQ(a.code, 0) << a.err;
+  ASSERT_EQ(b.code, 0) << b.err;
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_EQ(a.out.size(), 12u * 5 + 11 + 1);  // 12 groups of 5 digits
+
+  // Bob loses his phone: the server forgets him (a new database, same key)
+  // and he registers again with a new identity.
+  server_->kill9();
+  for (const char* f : {"server.db", "server.db-wal", "server.db-shm"})
+    std::filesystem::remove(server_->data_dir() + "/" + f);
+  server_->start();
+  ASSERT_TRUE(server_->ready());
+  std::filesystem::remove_all(home("bob"));
+  register_user("bob");
+  ferry(home("alice"), {"register", "alice", "--server", server_->link()});
+
+  auto refused = ferry(home("alice"), {"send", "bob", "secret"});
+  EXPECT_EQ(refused.code, 5) << refused.err;
+  EXPECT_NE(refused.err.find("identity key of bob changed"), std::string::npos) << refused.err;
+  auto changed = ferry(home("alice"), {"safety-number", "bob"});
+  EXPECT_EQ(changed.code, 5);
+  EXPECT_NE(changed.err.find("CHANGED"), std::string::npos);
+  EXPECT_NE(changed.out, a.out);
+  auto accepted = ferry(home("alice"), {"safety-number", "bob", "--accept"});
+  EXPECT_EQ(accepted.code, 0) << accepted.err;
+  EXPECT_EQ(accepted.out, ferry(home("bob"), {"safety-number", "alice"}).out);
+  // The message that waited in the outbox goes now, to the new bob only.
+  ASSERT_EQ(ferry(home("alice"), {"send", "bob", "after accept"}).code, 0);
+  auto got = ferry(home("bob"), {"receive"});
+  ASSERT_EQ(got.code, 0) << got.err;
+  EXPECT_EQ(got.out, "alice: secret\nalice: after accept\n");
+}
+
+TEST_F(ChatTest, ChatShowsIncomingMessagesAndDeliveryState) {
+  register_user("alice");
+  register_user("bob");
+  // bob chats with alice; his input is a pipe we write to.
+  int in_pipe[2];
+  ASSERT_EQ(::pipe(in_pipe), 0);
+  TempDir logs;
+  std::string out_path = logs.file("chat.out"), err_path = logs.file("chat.err");
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(in_pipe[0], 0);
+    ::close(in_pipe[1]);
+    int o = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int e = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(o, 1);
+    ::dup2(e, 2);
+    std::string bin = binary("ferry"), h = home("bob");
+    ::execl(bin.c_str(), bin.c_str(), "--home", h.c_str(), "chat", "alice", nullptr);
+    ::_exit(127);
+  }
+  ::close(in_pipe[0]);
+  ASSERT_TRUE(wait_until([&] { return server_->stats()["online"] >= 1; }, 20s))
+      << read_file(err_path);
+  ASSERT_EQ(ferry(home("alice"), {"send", "bob", "are you there?"}).code, 0);
+  EXPECT_TRUE(wait_until(
+      [&] { return read_file(out_path).find("alice: are you there?\n") != std::string::npos; },
+      20s))
+      << read_file(out_path) << read_file(err_path);
+  std::string line = "yes, here\n";
+  ASSERT_EQ(::write(in_pipe[1], line.data(), line.size()), static_cast<ssize_t>(line.size()));
+  EXPECT_TRUE(wait_until(
+      [&] { return read_file(out_path).find("[sent] yes, here") != std::string::npos; }, 20s))
+      << read_file(out_path);
+  // Alice reads it; her client sends a receipt; bob's chat shows delivery.
+  auto got = ferry(home("alice"), {"receive"});
+  EXPECT_EQ(got.out, "bob: yes, here\n");
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return read_file(out_path).find("[delivered] 1 message to alice") != std::string::npos;
+      },
+      20s))
+      << read_file(out_path);
+  ::close(in_pipe[1]);  // Ctrl-D
+  int status = 0;
+  ASSERT_TRUE(wait_until([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, 20s));
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << read_file(err_path);
+}
+
+}  // namespace
+}  // namespace ferry::test::chat
