@@ -53,6 +53,8 @@ ConfigResult apply_overrides(ConfigResult result, const Options& o) {
                             " upstreams; --upstream replaces the servers of exactly one");
     c.upstreams.begin()->second.servers = {*hp};
   }
+  // Flags obey the same rules as the file (no 0.0.0.0 upstream, etc.).
+  if (auto e = ferry::proxy::validate_config(c)) return *e;
   return result;
 }
 

@@ -86,9 +86,9 @@ void Resolver::run() {
         }
         AddressList list;
         std::string error;
-        uint64_t again =
-            now +
-            std::max<uint64_t>(1000, static_cast<uint64_t>(up->config().resolve_interval.count()));
+        // resolve_interval = 0: resolve once, keep the answer.
+        auto interval = static_cast<uint64_t>(up->config().resolve_interval.count());
+        uint64_t again = interval == 0 ? UINT64_MAX : now + std::max<uint64_t>(1000, interval);
         if (resolve(s.target(), list, error)) {
           log::debug("upstream_resolved", {{"server", s.label()}, {"addresses", list.size()}});
           s.set_addresses(std::move(list));
