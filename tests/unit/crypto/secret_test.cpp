@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <concepts>
 #include <new>
 #include <vector>
 
@@ -77,6 +78,11 @@ TEST(Secret, DerivedKeysAreWipedToo) {
   keys->~MessageKeys();
   EXPECT_TRUE(std::all_of(storage, storage + sizeof storage, [](uint8_t b) { return b == 0; }));
 }
+
+// Fixed-size secrets have no operator==: the only way to compare them is
+// ct_equal / ct_equals, which are constant time.
+static_assert(!std::equality_comparable<Key32>);
+static_assert(!std::equality_comparable<SecretArray<64>>);
 
 TEST(Secret, ConstantTimeEquality) {
   Bytes a{1, 2, 3}, b{1, 2, 3}, c{1, 2, 4};
