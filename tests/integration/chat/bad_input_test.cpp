@@ -1,0 +1,162 @@
+// Hostile and broken clients: each is closed and counted, and a well-behaved
+// client connected all along is not disturbed.
+#include <sys/socket.h>
+
+#include "chat_fixture.h"
+#include "net/proxy_protocol.h"
+#include "noise_client.h"
+
+namespace ferry::test::chat {
+namespace {
+
+class BadInputTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(server_.ready()) << server_.process().err();
+    good_ = std::make_unique<NoiseClient>(server_.port(), server_.link());
+    ASSERT_TRUE(good_->handshake());
+    ASSERT_TRUE(good_->alive(1));
+  }
+  void TearDown() override {
+    // The bystander is still served, and so is a real client.
+    EXPECT_TRUE(good_->alive(2));
+    auto r = ferry(homes_.path() + "/carol", {"register", "carol", "--server", server_.link()});
+    EXPECT_EQ(r.code, 0) << r.err;
+  }
+  // Sends `bytes` on a fresh connection, optionally half-closes, and
+  // expects the server to close it and count it under closed_<reason>.
+  void expect_closed(const std::string& bytes, const std::string& reason, bool half_close) {
+    auto before = server_.stats()["closed_" + reason];
+    net::Fd fd = connect_to("127.0.0.1", server_.port());
+    ASSERT_TRUE(fd);
+    ASSERT_TRUE(send_all(fd.get(), bytes));
+    if (half_close) ::shutdown(fd.get(), SHUT_WR);
+    EXPECT_TRUE(wait_closed(fd.get(), 10s));
+    EXPECT_TRUE(wait_until([&] { return server_.stats()["closed_" + reason] == before + 1; }, 10s))
+        << reason;
+  }
+
+  RunningServer server_{{"--max-frame", "16384", "--request-rate", "1000", "--request-burst",
+                         "2000", "--handshake-timeout", "2s", "--per-ip-connections", "64"}};
+  TempDir homes_;
+  std::unique_ptr<NoiseClient> good_;
+};
+
+TEST_F(BadInputTest, GarbageHandshakeFrame) {
+  expect_closed(std::string("\x00\x05\xff\xfe\xfd\xfc\xfb", 7), "handshake_failed", false);
+}
+
+TEST_F(BadInputTest, ZeroLengthFrame) { expect_closed(std::string("\x00\x00", 2), "bad_frame", false); }
+
+TEST_F(BadInputTest, OversizedLength) {
+  expect_closed(std::string("\x40\x01", 2) + std::string(64, 'x'), "bad_frame", false);
+}
+
+TEST_F(BadInputTest, TruncatedFrame) {
+  expect_closed(std::string("\x00\x64", 2) + std::string(50, 'x'), "truncated", true);
+}
+
+TEST_F(BadInputTest, HttpProbeIsAnOversizedFrame) {
+  // "GE" read as a length is 18245: above this server's 16384.
+  expect_closed("GET / HTTP/1.1\r\nHost: x\r\n\r\n", "bad_frame", false);
+}
+
+TEST_F(BadInputTest, SilentClientTimesOut) {
+  auto before = server_.stats()["closed_handshake_timeout"];
+  net::Fd fd = connect_to("127.0.0.1", server_.port());
+  ASSERT_TRUE(fd);
+  EXPECT_TRUE(wait_closed(fd.get(), 15s));
+  EXPECT_EQ(server_.stats()["closed_handshake_timeout"], before + 1);
+}
+
+TEST_F(BadInputTest, UndecodableProtobufInAValidSession) {
+  auto before = server_.stats()["closed_malformed_request"];
+  NoiseClient c(server_.port(), server_.link());
+  ASSERT_TRUE(c.handshake());
+  ASSERT_TRUE(c.send_plain(std::string("\xff\xff\xff\xff\x0f", 5)));
+  EXPECT_TRUE(wait_closed(c.fd(), 10s));
+  EXPECT_EQ(server_.stats()["closed_malformed_request"], before + 1);
+}
+
+TEST_F(BadInputTest, OutOfRangeFieldIsABadRequestNotAClose) {
+  NoiseClient c(server_.port(), server_.link());
+  ASSERT_TRUE(c.handshake());
+  ferry::chat::pb::Request r;
+  r.set_id(5);
+  r.mutable_fetch_bundle()->set_username("NOT VALID");
+  ASSERT_TRUE(c.send(r));
+  auto answer = c.receive();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->id(), 5u);
+  EXPECT_EQ(answer->error().code(), ferry::chat::pb::BAD_REQUEST);
+  EXPECT_TRUE(c.alive());
+}
+
+TEST_F(BadInputTest, ReplayedFramesAreRefused) {
+  // A real session, recorded as a proxy in the middle would see it.
+  NoiseClient victim(server_.port(), server_.link());
+  ASSERT_TRUE(victim.handshake());
+  ASSERT_TRUE(victim.ping(7));
+  ASSERT_TRUE(victim.receive());
+  auto recorded = victim.sent_frames;
+  ASSERT_EQ(recorded.size(), 2u);  // IK message 1, then the Ping
+
+  // Replayed whole on a new connection: the server answers the handshake (an
+  // IK first message carries nothing that acts), but the Ping does not
+  // decrypt under the new session's keys.
+  auto before = server_.stats()["closed_decrypt_failed"];
+  net::Fd fd = connect_to("127.0.0.1", server_.port());
+  ASSERT_TRUE(send_all(fd.get(), recorded[0] + recorded[1]));
+  EXPECT_TRUE(wait_closed(fd.get(), 10s));
+  EXPECT_EQ(server_.stats()["closed_decrypt_failed"], before + 1);
+
+  // Replayed into the victim's own live session: the nonce has moved on.
+  ASSERT_TRUE(send_all(victim.fd(), recorded[1]));
+  EXPECT_TRUE(wait_closed(victim.fd(), 10s));
+  EXPECT_EQ(server_.stats()["closed_decrypt_failed"], before + 2);
+}
+
+TEST_F(BadInputTest, FloodClosesOnlyTheFlooder) {
+  auto before = server_.stats()["closed_flood"];
+  NoiseClient flooder(server_.port(), server_.link());
+  ASSERT_TRUE(flooder.handshake());
+  // Far beyond the burst of 2000, as fast as the socket takes them.
+  for (int i = 1; i <= 20000; ++i)
+    if (!flooder.ping(static_cast<uint64_t>(i))) break;
+  EXPECT_TRUE(wait_closed(flooder.fd(), 10s));
+  EXPECT_EQ(server_.stats()["closed_flood"], before + 1);
+}
+
+TEST_F(BadInputTest, BadProxyHeaderOnTheProxyListener) {
+  auto before = server_.stats()["closed_bad_proxy_header"];
+  net::Fd fd = connect_to("127.0.0.1", server_.proxy_port());
+  ASSERT_TRUE(send_all(fd.get(), std::string("PROXY TCP9 1.2.3.4 5.6.7.8 1 2\r\n")));
+  EXPECT_TRUE(wait_closed(fd.get(), 10s));
+  EXPECT_EQ(server_.stats()["closed_bad_proxy_header"], before + 1);
+}
+
+TEST_F(BadInputTest, ProxyListenerTakesTheRealClientAddressForItsLimits) {
+  namespace pp = ferry::net::proxy_protocol;
+  auto dest = *ferry::net::SocketAddress::from_numeric("127.0.0.1", server_.proxy_port());
+  auto header_from = [&](const char* ip) {
+    return pp::build_v2(*ferry::net::SocketAddress::from_numeric(ip, 40000), dest);
+  };
+  // 64 connections from one (claimed) client fill its allowance ...
+  std::vector<std::unique_ptr<NoiseClient>> held;
+  for (int i = 0; i < 64; ++i) {
+    held.push_back(std::make_unique<NoiseClient>(server_.proxy_port(), server_.link(),
+                                                 header_from("198.51.100.7")));
+    ASSERT_TRUE(held.back()->handshake()) << i;
+  }
+  // ... so the 65th is refused, while another address is served.
+  auto before = server_.stats()["refused_per_ip"];
+  NoiseClient refused(server_.proxy_port(), server_.link(), header_from("198.51.100.7"));
+  EXPECT_TRUE(wait_closed(refused.fd(), 10s));
+  EXPECT_EQ(server_.stats()["refused_per_ip"], before + 1);
+  NoiseClient other(server_.proxy_port(), server_.link(), header_from("198.51.100.8"));
+  ASSERT_TRUE(other.handshake());
+  EXPECT_TRUE(other.alive());
+}
+
+}  // namespace
+}  // namespace ferry::test::chat
