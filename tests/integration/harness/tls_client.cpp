@@ -149,6 +149,7 @@ std::optional<std::string> TlsClient::exchange(const std::string& out, size_t in
   // After WANT_WRITE, OpenSSL wants the same SSL_write again: `sent` only
   // moves on success, so the retry has the same arguments.
   while (sent < out.size() || in.size() < in_len) {
+    if (Clock::now() >= deadline) return std::nullopt;
     bool progress = false;
     short events = 0;
     if (sent < out.size()) {
@@ -178,13 +179,19 @@ std::optional<std::string> TlsClient::exchange(const std::string& out, size_t in
       }
     }
     if (progress) continue;
-    if (Clock::now() >= deadline || !wait_fd(fd_.get(), events, deadline)) return std::nullopt;
+    if (!wait_fd(fd_.get(), events, deadline)) return std::nullopt;
   }
   return in;
 }
 
 bool TlsClient::echoes(const std::string& text, Duration limit) {
   return exchange(text, text.size(), limit) == text;
+}
+
+bool TlsClient::close_write() {
+  ERR_clear_error();
+  // 0: close_notify sent, the peer's not seen yet, which is what we want.
+  return SSL_shutdown(ssl_) >= 0;
 }
 
 bool TlsClient::wait_closed(Duration limit) {

@@ -45,6 +45,8 @@ class TlsClient {
   std::optional<std::string> exchange(const std::string& out, size_t in_len, Duration limit = 30s);
   // Sends `text` and expects it back unchanged (through an echo upstream).
   bool echoes(const std::string& text, Duration limit = 5s);
+  // Sends close_notify (TLS's half-close) and keeps reading.
+  bool close_write();
   // True when the server ends the TLS stream or the TCP connection.
   bool wait_closed(Duration limit = 5s);
 

@@ -8,6 +8,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <initializer_list>
 #include <memory>
 #include <thread>
@@ -26,6 +27,17 @@ namespace pp = net::proxy_protocol;
 std::string endpoint(const std::string& host, uint16_t port) {
   return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
          std::to_string(port);
+}
+
+// free_port() releases each port it finds, so two calls in a row can
+// return the same one; a fixture that needs several must get distinct ones.
+std::vector<uint16_t> distinct_free_ports(size_t n) {
+  std::vector<uint16_t> ports;
+  for (int tries = 0; ports.size() < n && tries < 1000; ++tries) {
+    uint16_t p = free_port();
+    if (std::find(ports.begin(), ports.end(), p) == ports.end()) ports.push_back(p);
+  }
+  return ports;
 }
 
 std::string lines(std::initializer_list<std::string> items) {
@@ -125,7 +137,9 @@ void expect_v2_header(const RoundTrip& r, const std::string& source, const std::
 class ProxyProtocolFerryToHaproxy : public ::testing::Test {
  protected:
   void SetUp() override {
-    uint16_t hap = free_port();
+    std::vector<uint16_t> ports = distinct_free_ports(7);
+    ASSERT_EQ(ports.size(), 7u);
+    uint16_t hap = ports[6];
     haproxy_ = std::make_unique<RunningHaproxy>(
         lines({
             "frontend from_ferry",
@@ -137,7 +151,8 @@ class ProxyProtocolFerryToHaproxy : public ::testing::Test {
         }),
         std::vector<uint16_t>{hap});
     ASSERT_TRUE(haproxy_->started()) << haproxy_->process().err();
-    for (auto* p : {&v1_4_, &v2_4_, &v1_6_, &v2_6_, &accept_v1_, &accept_v2_}) *p = free_port();
+    v1_4_ = ports[0], v2_4_ = ports[1], v1_6_ = ports[2], v2_6_ = ports[3];
+    accept_v1_ = ports[4], accept_v2_ = ports[5];
     proxy_ = std::make_unique<RunningProxy>(
         ferry_config(listener(endpoint("127.0.0.1", v1_4_), "v1_over_4") +
                      listener(endpoint("127.0.0.1", v2_4_), "v2_over_4") +
@@ -203,14 +218,14 @@ TEST_F(ProxyProtocolFerryToHaproxy, TheClientFromAnAcceptedHeaderIsPassedOn) {
 // send_proxy v2) -> echo upstream.
 class ProxyProtocolHaproxyToFerry : public ::testing::Test {
  protected:
-  void start(const std::string& server_options) {
-    ferry_port_ = free_port();
+  void start(const std::string& server_options, const std::string& frontend_options = "") {
+    std::vector<uint16_t> ports = distinct_free_ports(3);
+    ASSERT_EQ(ports.size(), 3u);
+    ferry_port_ = ports[0], v2_port_ = ports[1], v1_port_ = ports[2];
     proxy_ = std::make_unique<RunningProxy>(
         ferry_config(listener(endpoint("127.0.0.1", ferry_port_), "up", true) +
                      upstream("up", endpoint("127.0.0.1", up_.port()), "v2")));
     ASSERT_TRUE(proxy_->started()) << proxy_->process().err();
-    v2_port_ = free_port();
-    v1_port_ = free_port();
     std::string ferry = endpoint("127.0.0.1", ferry_port_);
     haproxy_ = std::make_unique<RunningHaproxy>(
         lines({
@@ -218,10 +233,12 @@ class ProxyProtocolHaproxyToFerry : public ::testing::Test {
             "  bind " + endpoint("127.0.0.1", v2_port_),
             "  bind " + endpoint("::1", v2_port_),
             "  default_backend ferry_v2",
+            frontend_options,
             "frontend v1_in",
             "  bind " + endpoint("127.0.0.1", v1_port_),
             "  bind " + endpoint("::1", v1_port_),
             "  default_backend ferry_v1",
+            frontend_options,
             "backend ferry_v2",
             "  server ferry " + ferry + " send-proxy-v2 " + server_options,
             "backend ferry_v1",
@@ -259,6 +276,15 @@ TEST_F(ProxyProtocolHaproxyToFerry, SendProxyV1FromAnIpv4Client) {
 }
 TEST_F(ProxyProtocolHaproxyToFerry, SendProxyV1FromAnIpv6Client) {
   through_haproxy("::1", false);
+}
+
+TEST_F(ProxyProtocolHaproxyToFerry, SendProxyV2WithTlvsAndCrc32c) {
+  // HAProxy's own CRC32C and TLV encoding: ferry must accept both.
+  start("proxy-v2-options crc32c,unique-id", "  unique-id-format ferry-%{+X}o%ci:%cp");
+  if (HasFatalFailure()) return;
+  RoundTrip r = round_trip("127.0.0.1", v2_port_, up_, 0);
+  expect_v2_header(r, r.client.to_string(), endpoint("127.0.0.1", v2_port_), AF_INET);
+  EXPECT_EQ(proxy_->metric("ferry_proxy_header_errors_total"), 0) << proxy_->metrics();
 }
 
 TEST_F(ProxyProtocolHaproxyToFerry, LocalHealthChecksDisturbNothing) {
@@ -469,6 +495,22 @@ TEST(ProxyProtocol, AHeaderSplitAcrossSegmentsIsAccepted) {
   EXPECT_EQ(proxy.metric("ferry_proxy_header_errors_total"), 0);
 }
 
+TEST(ProxyProtocol, TheLongestV1HeaderIsAccepted) {
+  // 104 bytes: the spec's worst case (107 with a longer form no sender uses).
+  TestUpstream up;
+  uint16_t port = free_port();
+  RunningProxy proxy(accepting_config(port, up.port(), "30s"));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+  const std::string longest =
+      "PROXY TCP6 ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
+      "65535 65535\r\n";
+  ASSERT_EQ(longest.size(), 104u);
+  RoundTrip r = round_trip("127.0.0.1", port, up, 0, longest);
+  ASSERT_TRUE(r.seen.has_value());
+  EXPECT_EQ(r.seen->bytes, longest + "hello");
+  EXPECT_TRUE(r.echoed);
+}
+
 TEST(ProxyProtocol, V2LocalKeepsTheConnectionsOwnAddresses) {
   TestUpstream up;
   uint16_t port = free_port();
@@ -494,7 +536,9 @@ TEST(ProxyProtocol, Ipv6ClientGetsAnIpv6V2Header) {
 
 TEST(ProxyProtocol, Ipv6HeadersAcceptedOnAnIpv6Listener) {
   TestUpstream up(TestUpstream::Mode::echo, "::1");
-  uint16_t v1_port = free_port(), v2_port = free_port();
+  std::vector<uint16_t> ports = distinct_free_ports(2);
+  ASSERT_EQ(ports.size(), 2u);
+  uint16_t v1_port = ports[0], v2_port = ports[1];
   RunningProxy proxy(ferry_config(listener(endpoint("::1", v1_port), "as_v1", true) +
                                   listener(endpoint("::1", v2_port), "as_v2", true) +
                                   upstream("as_v1", endpoint("::1", up.port()), "v1") +
