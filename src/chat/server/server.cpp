@@ -244,6 +244,7 @@ void Server::accept_from(Listener& listener) {
     }
     net::Fd conn(fd);
     ++stats_.accepted;
+    if (!listener.proxy()) ++stats_.accepted_direct;
     if (sessions_.size() >= options_.max_connections) {
       ++stats_.refused_max_connections;
       continue;  // conn closes

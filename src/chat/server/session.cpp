@@ -142,6 +142,7 @@ bool Session::consume_proxy_header(std::span<const uint8_t>& bytes) {
     return false;
   }
   admitted_ = true;
+  ++server_.stats().accepted_via_proxy;
   stage_ = Stage::handshake;
   // What followed the header is the start of the Noise stream.
   std::string after = proxy_buf_.substr(parsed.consumed);

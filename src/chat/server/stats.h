@@ -32,6 +32,8 @@ const char* close_reason_name(CloseReason r);
 
 struct Stats {
   uint64_t accepted = 0;
+  uint64_t accepted_direct = 0;     // on --listen
+  uint64_t accepted_via_proxy = 0;  // on --proxy-listen, with a valid PROXY header
   uint64_t active = 0;
   uint64_t refused_max_connections = 0;
   uint64_t refused_per_ip = 0;

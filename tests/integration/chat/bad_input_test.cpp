@@ -46,7 +46,9 @@ TEST_F(BadInputTest, GarbageHandshakeFrame) {
   expect_closed(std::string("\x00\x05\xff\xfe\xfd\xfc\xfb", 7), "handshake_failed", false);
 }
 
-TEST_F(BadInputTest, ZeroLengthFrame) { expect_closed(std::string("\x00\x00", 2), "bad_frame", false); }
+TEST_F(BadInputTest, ZeroLengthFrame) {
+  expect_closed(std::string("\x00\x00", 2), "bad_frame", false);
+}
 
 TEST_F(BadInputTest, OversizedLength) {
   expect_closed(std::string("\x40\x01", 2) + std::string(64, 'x'), "bad_frame", false);

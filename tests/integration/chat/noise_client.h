@@ -75,7 +75,8 @@ class NoiseClient {
   std::optional<std::string> read_frame(Duration limit = 10s) {
     auto header = recv_exact(fd_.get(), 2, limit);
     if (!header) return std::nullopt;
-    size_t n = (size_t{static_cast<uint8_t>((*header)[0])} << 8) | static_cast<uint8_t>((*header)[1]);
+    size_t n =
+        (size_t{static_cast<uint8_t>((*header)[0])} << 8) | static_cast<uint8_t>((*header)[1]);
     return recv_exact(fd_.get(), n, limit);
   }
   std::optional<ferry::chat::pb::Response> receive(Duration limit = 10s) {
