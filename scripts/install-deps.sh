@@ -10,7 +10,7 @@ packages=(
   # libraries (why each one is here: README, "Dependencies")
   libssl-dev libsodium-dev libsqlite3-dev libprotobuf-dev protobuf-compiler
   libtomlplusplus-dev libcli11-dev libfmt-dev libqrencode-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev python3-cryptography
   # real peers and tools used by the tests and benchmarks
   haproxy openssl curl iproute2 tshark iperf3 procps psmisc systemd
 )

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# run_interop.sh DRIVER WORKDIR: ferry_crypto (Alice) against bob.py, an
+# run_interop.sh DRIVER WORKDIR [PYTHON]: ferry_crypto (Alice) against bob.py, an
 # independent Python implementation of docs/protocol.md Part 3 (Bob).
 set -euo pipefail
-driver=$1 work=$2
+driver=$1 work=$2 python=${3:-python3}
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$work"
 "$driver" start "$work"
-python3 "$here/bob.py" "$work/alice_out.txt" > "$work/bob_out.txt"
+"$python" "$here/bob.py" "$work/alice_out.txt" > "$work/bob_out.txt"
 grep -qx "bob got: b'hello from alice, message one'" "$work/bob_out.txt"
 grep -qx "bob got: b'second'" "$work/bob_out.txt"
 replies=$(sed -n 3p "$work/bob_out.txt")
