@@ -14,7 +14,6 @@
 
 namespace ferry::chat {
 
-namespace pb = ::ferry::chat::pb;
 
 // Limits of the schema, shared by client and server (docs/messenger-protocol.md).
 inline constexpr size_t kMaxUsername = 32;
