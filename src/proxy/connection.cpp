@@ -100,7 +100,27 @@ void Connection::read_proxy_header() {
     dest = r.header.destination->unmapped();
   }
   queue_upstream_header(dest);
+  if (r.header.local) {
+    // LOCAL is what a load balancer's health check sends. Dial the upstream
+    // only if bytes follow, so checks every few seconds do not become
+    // connections to the messenger's servers.
+    stage_ = Stage::awaiting_data;
+    await_first_byte();
+    return;
+  }
   admit_client();
+}
+
+void Connection::await_first_byte() {
+  char byte = 0;
+  ssize_t n = ::recv(client_.fd(), &byte, 1, MSG_PEEK);
+  if (n > 0) {
+    admit_client();
+  } else if (n == 0) {
+    close(CloseReason::done);  // a health check: nothing to relay
+  } else if (errno != EAGAIN && errno != EINTR) {
+    close(CloseReason::client_error);
+  }
 }
 
 void Connection::queue_upstream_header(const net::SocketAddress& dest) {
@@ -299,6 +319,9 @@ void Connection::on_io(bool upstream_side, uint32_t events) {
   switch (stage_) {
     case Stage::proxy_header:
       if (!upstream_side) read_proxy_header();
+      return;
+    case Stage::awaiting_data:
+      if (!upstream_side) await_first_byte();
       return;
     case Stage::tls_handshake:
       if (!upstream_side) continue_tls();

@@ -41,7 +41,14 @@ class Connection final : public net::Deferred, public net::TimerHandler {
   Connection* next = nullptr;
 
  private:
-  enum class Stage : uint8_t { proxy_header, tls_handshake, connecting, relaying, closed };
+  enum class Stage : uint8_t {
+    proxy_header,   // reading the PROXY header (accept_proxy listeners)
+    awaiting_data,  // after a LOCAL header: dial only once the client says something
+    tls_handshake,
+    connecting,
+    relaying,
+    closed,
+  };
 
   // epoll hands us one of these two per event; both lead back here.
   struct Side final : net::IoHandler {
@@ -57,6 +64,7 @@ class Connection final : public net::Deferred, public net::TimerHandler {
   void on_timer() override;
 
   void read_proxy_header();
+  void await_first_byte();
   void admit_client();
   void start_tls();
   void continue_tls();

@@ -25,8 +25,14 @@ ListenerSocket::ListenerSocket(Worker& worker, std::shared_ptr<const ListenerRun
   worker_.loop().add(fd_.get(), EPOLLIN, this);
 }
 
-ListenerSocket::~ListenerSocket() {
-  if (fd_) worker_.loop().remove(fd_.get());
+ListenerSocket::~ListenerSocket() { close(); }
+
+void ListenerSocket::close() {
+  resume_.cancel();
+  if (fd_) {
+    worker_.loop().remove(fd_.get());
+    fd_.reset();
+  }
 }
 
 void ListenerSocket::pause() {
@@ -39,7 +45,7 @@ void ListenerSocket::on_timer() {
 }
 
 void ListenerSocket::on_io(uint32_t) {
-  for (int i = 0; i < kAcceptBatch; ++i) {
+  for (int i = 0; i < kAcceptBatch && fd_; ++i) {
     net::SocketAddress peer;
     *peer.len_ptr() = sizeof(sockaddr_storage);
     int fd = ::accept4(fd_.get(), peer.sa(), peer.len_ptr(), SOCK_NONBLOCK | SOCK_CLOEXEC);

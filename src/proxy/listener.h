@@ -13,12 +13,16 @@ namespace ferry::proxy {
 
 class Worker;
 
-class ListenerSocket final : public net::IoHandler, public net::TimerHandler {
+class ListenerSocket final : public net::Deferred, public net::IoHandler, public net::TimerHandler {
  public:
   ListenerSocket(Worker& worker, std::shared_ptr<const ListenerRuntime> runtime, net::Fd fd);
   ListenerSocket(const ListenerSocket&) = delete;
   ListenerSocket& operator=(const ListenerSocket&) = delete;
-  ~ListenerSocket();
+  ~ListenerSocket() override;
+
+  // Stops accepting now. The object itself must then go through the loop's
+  // defer_delete: an event for it may still be waiting in this batch.
+  void close();
 
   const net::SocketAddress& address() const { return runtime_->bind_address; }
   // New settings after a reload; the socket stays open.

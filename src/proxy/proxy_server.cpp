@@ -121,6 +121,18 @@ bool ProxyServer::bind_new_listeners(const Runtime& rt,
   for (const auto& lr : rt.listeners) {
     std::string key = lr->bind_address.to_string();
     bool have = std::find(bound_.begin(), bound_.end(), key) != bound_.end();
+    // SO_REUSEPORT lets any socket of the same user join the group: a second
+    // ferry-proxy would silently share our clients. Bind once without it
+    // first, which fails while anyone else listens there.
+    if (!have) {
+      net::ListenOptions probe_opts;
+      probe_opts.reuse_port = false;
+      net::Fd probe = net::listen_tcp(lr->bind_address, probe_opts, error);
+      if (!probe) {
+        error = "listener " + lr->config.name + ": " + error;
+        return false;
+      }
+    }
     for (size_t i = 0; i < workers_.size(); ++i) {
       net::Fd fd;
       if (!have) {
@@ -242,17 +254,24 @@ void ProxyServer::reload() {
     log::warn("reload_needs_restart", {{"keys", "workers, stats.listen, user"}});
   }
   apply_settings(next);
+  // reload_done is logged once every worker runs the new listener set.
+  auto pending = std::make_shared<std::atomic<size_t>>(workers_.size());
+  auto listeners = rt->listeners.size();
   for (size_t i = 0; i < workers_.size(); ++i) {
     auto b = std::make_shared<std::vector<Worker::Binding>>(std::move(bindings[i]));
     Worker* w = workers_[i].get();
-    w->loop().post([w, b] { w->apply(std::move(*b)); });
+    w->loop().post([this, w, b, pending, listeners] {
+      w->apply(std::move(*b));
+      if (pending->fetch_sub(1) == 1) {
+        control_.post([listeners] { log::info("reload_done", {{"listeners", listeners}}); });
+      }
+    });
   }
   bound_.clear();
   for (const auto& lr : rt->listeners) bound_.push_back(lr->bind_address.to_string());
   runtime_ = rt;
   resolver_->watch(runtime_->upstreams);
   health_->watch(runtime_->upstreams, next.limits.connect_timeout);
-  log::info("reload_done", {{"listeners", runtime_->listeners.size()}});
 }
 
 void ProxyServer::begin_drain() {

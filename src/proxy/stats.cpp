@@ -128,10 +128,16 @@ std::string render_prometheus(const StatsSnapshot& s) {
              l.sum(&LC::proxy_header_timeouts));
   });
 
-  w.family("ferry_upstream_server_up", "gauge", "1 when the server passes health checks.");
+  w.family("ferry_upstream_server_up", "gauge",
+           "1 when the server is resolved and passes health checks.");
   m.for_each_server([&](const ServerMetrics& sm) {
     w.sample("ferry_upstream_server_up", {{"upstream", sm.upstream}, {"server", sm.server}},
-             sm.up.load(std::memory_order_relaxed) ? 1 : 0);
+             sm.usable() ? 1 : 0);
+  });
+  w.family("ferry_upstream_server_resolved", "gauge", "1 when the server's name has addresses.");
+  m.for_each_server([&](const ServerMetrics& sm) {
+    w.sample("ferry_upstream_server_resolved", {{"upstream", sm.upstream}, {"server", sm.server}},
+             sm.resolved.load(std::memory_order_relaxed) ? 1 : 0);
   });
   w.family("ferry_upstream_connects_total", "counter", "Upstream connections established.");
   m.for_each_server([&](const ServerMetrics& sm) {
@@ -198,7 +204,9 @@ std::string render_html(const StatsSnapshot& s) {
   m.for_each_server([&](const ServerMetrics& sm) {
     out += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                        html_escape(sm.upstream), html_escape(sm.server),
-                       sm.up.load(std::memory_order_relaxed) ? "up" : "<b>down</b>",
+                       sm.usable() ? "up"
+                       : sm.resolved.load(std::memory_order_relaxed) ? "<b>down</b>"
+                                                                      : "<b>unresolved</b>",
                        sm.connects.load(std::memory_order_relaxed),
                        sm.connect_failures.load(std::memory_order_relaxed));
   });

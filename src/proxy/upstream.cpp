@@ -24,7 +24,7 @@ void ServerState::set_addresses(AddressList list) {
     std::lock_guard lock(mu_);
     addresses_ = std::move(shared);
   }
-  has_addresses_.store(any, std::memory_order_relaxed);
+  metrics_.resolved.store(any, std::memory_order_relaxed);
 }
 
 bool ServerState::next_address(net::SocketAddress& out) {

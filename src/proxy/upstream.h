@@ -40,7 +40,7 @@ class ServerState {
   uint32_t next_rotation() { return rotate_.fetch_add(1, std::memory_order_relaxed); }
   bool address_at(uint32_t start, uint32_t i, net::SocketAddress& out) const;
 
-  bool up() const { return metrics_.up.load(std::memory_order_relaxed) && has_addresses_; }
+  bool up() const { return metrics_.usable(); }
   // Health transitions are logged once, not per check.
   void mark(bool up, const char* why);
   ServerMetrics& metrics() { return metrics_; }
@@ -51,7 +51,6 @@ class ServerState {
   bool numeric_;
   mutable std::mutex mu_;
   std::shared_ptr<const AddressList> addresses_;
-  std::atomic<bool> has_addresses_{false};
   std::atomic<uint32_t> rotate_{0};
 };
 

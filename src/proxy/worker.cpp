@@ -31,7 +31,15 @@ void Worker::apply(std::vector<Binding> bindings) {
       }
     }
   }
-  listeners_ = std::move(next);  // sockets no longer configured close here
+  for (auto& old : listeners_) {
+    if (old) retire(std::move(old));  // no longer configured
+  }
+  listeners_ = std::move(next);
+}
+
+void Worker::retire(std::unique_ptr<ListenerSocket> l) {
+  l->close();
+  loop_.defer_delete(l.release());
 }
 
 void Worker::start(std::function<void()> on_stopped) {
@@ -51,6 +59,7 @@ void Worker::join() {
 
 void Worker::drain() {
   draining_ = true;
+  for (auto& l : listeners_) retire(std::move(l));
   listeners_.clear();
   if (head_ == nullptr) loop_.stop();
 }

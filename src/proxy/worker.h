@@ -67,6 +67,9 @@ class Worker {
   SharedState& shared_;
   net::RelayScratch scratch_;  // before loop_: outlives connections the loop buries
   net::EventLoop loop_;
+  // Closes a listener; deletion waits for the end of the event batch.
+  void retire(std::unique_ptr<ListenerSocket> l);
+
   std::vector<std::unique_ptr<ListenerSocket>> listeners_;
   Connection* head_ = nullptr;
   std::atomic<size_t> connections_{0};

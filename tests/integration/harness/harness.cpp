@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -79,14 +80,26 @@ std::string read_file(const std::string& path) {
 }
 
 uint16_t free_port() {
-  net::Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len);
-  return ntohs(a.sin_port);
+  // Below the kernel's ephemeral range (32768 and up by default): a port
+  // from there could be handed to some outgoing connection - ours open
+  // thousands - between this check and the proxy's bind.
+  static std::mt19937 rng(static_cast<uint32_t>(::getpid()) * 2654435761u ^
+                          static_cast<uint32_t>(Clock::now().time_since_epoch().count()));
+  static std::vector<uint16_t> given;
+  for (int tries = 0; tries < 1000; ++tries) {
+    auto port = static_cast<uint16_t>(20000 + rng() % 12000);
+    if (std::find(given.begin(), given.end(), port) != given.end()) continue;
+    bool free = true;
+    for (int family : {AF_INET, AF_INET6}) {
+      net::Fd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+      auto addr = net::SocketAddress::from_numeric(family == AF_INET ? "127.0.0.1" : "::1", port);
+      free = free && ::bind(fd.get(), addr->sa(), addr->len()) == 0;
+    }
+    if (!free) continue;
+    given.push_back(port);
+    return port;
+  }
+  return 0;
 }
 
 Process::Process(std::string binary, std::vector<std::string> args, std::string log_dir,

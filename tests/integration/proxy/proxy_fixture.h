@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <iostream>
 #include <memory>
 #include <string>
 
@@ -30,6 +31,19 @@ class RunningProxy {
         15s);
     started_ = proc_->running() && proc_->err().find("event=started") != std::string::npos;
   }
+
+  // A proxy that died of a signal, or one in a failed test, leaves its log in
+  // the test output.
+  ~RunningProxy() {
+    auto status = proc_->wait_exit(Duration(0));
+    if (status && *status >= 128) {
+      ADD_FAILURE() << "ferry-proxy died with status " << *status << ":\n" << proc_->err();
+    } else if (::testing::Test::HasFailure()) {
+      std::cerr << "--- ferry-proxy stderr ---\n" << proc_->err() << "---\n";
+    }
+  }
+  RunningProxy(const RunningProxy&) = delete;
+  RunningProxy& operator=(const RunningProxy&) = delete;
 
   bool started() const { return started_; }
   Process& process() { return *proc_; }
