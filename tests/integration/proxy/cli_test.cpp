@@ -393,9 +393,9 @@ TEST(Cli, AStatsPortInUseStopsTheStartWithExitCode1) {
   EXPECT_FALSE(accepts(port));
 }
 
-// KNOWN BUG (reported): listeners are bound with SO_REUSEPORT (one socket per
-// worker), so a second ferry-proxy of the same user binds the same ports
-// too, starts, and the kernel splits the clients between the two.
+// Regression: listeners are bound with SO_REUSEPORT (one socket per worker),
+// which once let a second ferry-proxy of the same user bind the same ports
+// too, start, and split the clients with the first.
 TEST(Cli, ASecondProxyOnTheSamePortsRefusesToStart) {
   TestUpstream up;
   uint16_t port = free_port();

@@ -142,12 +142,11 @@ TEST_F(DefaultProfile, WithNoWayOutEveryUpstreamIsDownAndClientsAreRefusedQuickl
   EXPECT_EQ(*exit_status, 0) << proxy_->err();
 }
 
-// KNOWN BUG (reported): /metrics says ferry_upstream_server_up 1 for servers
-// whose names never resolved, while /healthz says "no server up" and clients
-// are refused. The alert rule in docs/operations.md
-// (max by (upstream) (ferry_upstream_server_up) == 0) never fires when DNS
-// fails. stats.cpp reads ServerMetrics::up alone; ServerState::up() also
-// requires resolved addresses.
+// Regression: /metrics once said ferry_upstream_server_up 1 for servers whose
+// names never resolved, while /healthz said "no server up" and clients were
+// refused, so the alert rule in docs/operations.md
+// (max by (upstream) (ferry_upstream_server_up) == 0) never fired on DNS
+// failure.
 TEST_F(DefaultProfile, MetricsShowUnresolvedServersAsDown) {
   ASSERT_TRUE(start()) << proxy_->err();
   int status = 0;
