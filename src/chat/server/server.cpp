@@ -121,6 +121,8 @@ bool Server::start(std::string& error) {
   store_ =
       ServerStore::open(data_dir_->path("server.db"), options_.synchronous, options_.store, error);
   if (!store_) return false;
+  checkpointer_ = Checkpointer::start(data_dir_->path("server.db"), error);
+  if (!checkpointer_) return false;
   if (!open_listeners(error)) return false;
 
   // The link names the first listener clients can use directly, or the

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "chat/server/checkpointer.h"
 #include "chat/server/data_dir.h"
 #include "chat/server/limits.h"
 #include "chat/server/options.h"
@@ -91,6 +92,7 @@ class Server final : private net::TimerHandler {
   std::string link_;
   std::unique_ptr<ServerStore> store_;
   std::unique_ptr<StoreWorker> worker_;
+  std::unique_ptr<Checkpointer> checkpointer_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::vector<net::SocketAddress> bound_listen_, bound_proxy_;
   std::unique_ptr<SignalWatcher> signals_;

@@ -48,6 +48,15 @@ std::unique_ptr<ServerStore> ServerStore::open(const std::string& path,
   if (!db) return nullptr;
   try {
     std::unique_ptr<ServerStore> store(new ServerStore(std::move(db), limits));
+    // Checkpoints happen in the Checkpointer, not inside our commits; the
+    // hook (which replaces SQLite's auto-checkpoint) only notes the WAL's size.
+    sqlite3_wal_hook(
+        store->db_->raw(),
+        [](void* self, sqlite3*, const char*, int pages) {
+          static_cast<ServerStore*>(self)->wal_pages_ = pages;
+          return SQLITE_OK;
+        },
+        store.get());
     store->create_schema();
     store->prepare_statements();
     return store;
@@ -102,6 +111,12 @@ void ServerStore::prepare_statements() {
       "WHERE e.recipient_id=?1 AND e.id>?2 ORDER BY e.id LIMIT ?3");
   delete_envelope_ = db_->prepare("DELETE FROM envelopes WHERE id=?1 AND recipient_id=?2");
   count_queue_ = db_->prepare("SELECT count(*) FROM envelopes WHERE recipient_id=?1");
+}
+
+void ServerStore::limit_wal() {
+  if (wal_pages_ <= limits_.max_wal_pages) return;
+  wal_pages_ = 0;
+  sqlite3_wal_checkpoint_v2(db_->raw(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
 }
 
 Account ServerStore::read_account(db::Statement& st) {
@@ -228,35 +243,58 @@ ServerStore::EnqueueResult ServerStore::enqueue(int64_t sender_id, std::string_v
                                                 std::string_view expected_identity) {
   EnqueueResult r;
   auto cid = static_cast<int64_t>(client_id);
-  find_duplicate_.reset();
-  find_duplicate_.bind(1, sender_id).bind(2, cid);
-  if (find_duplicate_.step()) {
-    r.status = EnqueueStatus::duplicate;
-    r.envelope_id = find_duplicate_.int64(0);
-    r.recipient_id = find_duplicate_.int64(1);
-    find_duplicate_.reset();
+  const Account* to = cached_account(recipient);
+  if (!to) {
+    // A resend may name a user that is gone; its first copy still counts.
+    if (find_duplicate(sender_id, cid, r)) return r;
     return r;
   }
-  auto to = account_by_name(recipient);
-  if (!to) return r;
   r.recipient_id = to->id;
   if (!expected_identity.empty() && expected_identity != to->identity_key) {
+    if (find_duplicate(sender_id, cid, r)) return r;
     r.status = EnqueueStatus::identity_mismatch;
     return r;
   }
   int64_t queued = queue_length(to->id);
   if (queued >= limits_.max_queue) {
+    if (find_duplicate(sender_id, cid, r)) return r;
     r.status = EnqueueStatus::queue_full;
     return r;
   }
+  // Insert first; the unique (sender, client_id) index catches a resend, so
+  // the common case costs one statement.
   insert_envelope_.reset();
   insert_envelope_.bind(1, to->id).bind(2, sender_id).bind(3, cid);
   insert_envelope_.bind_blob(4, content).bind(5, now_ms);
-  insert_envelope_.step();
+  if (!insert_envelope_.step_constraint()) {
+    find_duplicate(sender_id, cid, r);
+    return r;
+  }
   queue_len_[to->id] = queued + 1;
   r.status = EnqueueStatus::stored;
   r.envelope_id = db_->last_insert_rowid();
   return r;
+}
+
+bool ServerStore::find_duplicate(int64_t sender_id, int64_t client_id, EnqueueResult& r) {
+  find_duplicate_.reset();
+  find_duplicate_.bind(1, sender_id).bind(2, client_id);
+  if (!find_duplicate_.step()) return false;
+  r.status = EnqueueStatus::duplicate;
+  r.envelope_id = find_duplicate_.int64(0);
+  r.recipient_id = find_duplicate_.int64(1);
+  find_duplicate_.reset();
+  return true;
+}
+
+const Account* ServerStore::cached_account(std::string_view username) {
+  auto it = accounts_by_name_.find(std::string(username));
+  if (it != accounts_by_name_.end()) return &it->second;
+  auto a = account_by_name(username);
+  if (!a) return nullptr;
+  // Accounts never change once made; a bounded cache of the recent ones.
+  if (accounts_by_name_.size() >= 100'000) accounts_by_name_.clear();
+  return &accounts_by_name_.emplace(a->username, std::move(*a)).first->second;
 }
 
 std::vector<StoredEnvelope> ServerStore::load(int64_t recipient_id, int64_t after_id,

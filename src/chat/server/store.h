@@ -39,6 +39,7 @@ struct StoredEnvelope {
 struct StoreLimits {
   uint32_t max_one_time_prekeys = 1000;  // per account; uploads beyond it are dropped
   int64_t max_queue = 100'000;           // envelopes waiting per recipient
+  int64_t max_wal_pages = 32'768;        // the writer truncates the WAL beyond this (128 MiB)
 };
 
 class ServerStore {
@@ -51,8 +52,14 @@ class ServerStore {
   ServerStore& operator=(const ServerStore&) = delete;
 
   db::Database& db() { return *db_; }
+  // After a commit: if the WAL outgrew the limit (the background
+  // checkpointer could not keep up), truncate it now, blocking.
+  void limit_wal();
   // Cached counts may be wrong after a rollback: forget them.
-  void on_rollback() { queue_len_.clear(); }
+  void on_rollback() {
+    queue_len_.clear();
+    accounts_by_name_.clear();
+  }
 
   std::optional<Account> account_by_login(std::string_view login_key);
   std::optional<Account> account_by_name(std::string_view username);
@@ -113,10 +120,14 @@ class ServerStore {
   void create_schema();
   void prepare_statements();
   Account read_account(db::Statement& st);
+  bool find_duplicate(int64_t sender_id, int64_t client_id, EnqueueResult& r);
+  const Account* cached_account(std::string_view username);
 
   std::unique_ptr<db::Database> db_;
   StoreLimits limits_;
   std::unordered_map<int64_t, int64_t> queue_len_;  // recipient -> queued, cached
+  int64_t wal_pages_ = 0;                           // after the last commit
+  std::unordered_map<std::string, Account> accounts_by_name_;
 
   db::Statement account_by_login_, account_by_name_, insert_account_;
   db::Statement upsert_signed_, insert_one_time_, count_one_time_;

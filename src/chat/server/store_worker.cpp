@@ -41,6 +41,7 @@ bool StoreWorker::run_batch(Batch& batch) {
     db.begin();
     for (auto& op : batch) op->run(store_);
     db.commit();
+    store_.limit_wal();
     return true;
   } catch (const db::DbError& e) {
     db.rollback();
@@ -66,7 +67,13 @@ void StoreWorker::thread_main() {
         queue_.pop_front();
       }
     }
+    uint64_t started = net::monotonic_ms();
     bool committed = run_batch(*batch);
+    uint64_t took = net::monotonic_ms() - started;
+    // Slow commits are what clients feel as latency: worth a (limited) line.
+    if (took >= 100)
+      log::write_limited(log::Level::info, "store_slow_commit",
+                         {{"ms", took}, {"ops", batch->size()}}, 1);
     stats_.batches.fetch_add(1, std::memory_order_relaxed);
     stats_.ops.fetch_add(batch->size(), std::memory_order_relaxed);
     if (!committed) stats_.failed_batches.fetch_add(1, std::memory_order_relaxed);

@@ -1,0 +1,110 @@
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include "chat/client/store.h"
+#include "test_dir.h"
+
+namespace ferry::chat::client {
+namespace {
+
+using testing::TempDir;
+
+class ClientStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    store_ = ClientStore::open(dir_.path() + "/home", error);
+    ASSERT_TRUE(store_) << error;
+  }
+  TempDir dir_;
+  std::unique_ptr<ClientStore> store_;
+};
+
+TEST_F(ClientStoreTest, HomeAndDatabaseArePrivate) {
+  struct stat st {};
+  ASSERT_EQ(::stat((dir_.path() + "/home").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  ASSERT_EQ(::stat((dir_.path() + "/home/ferry.db").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(ClientStoreTest, SettingsRoundTripBinary) {
+  std::string key("\x00\x01\xff", 3);
+  store_->set("login", key);
+  EXPECT_EQ(store_->get("login"), key);
+  store_->erase("login");
+  EXPECT_FALSE(store_->get("login"));
+}
+
+TEST_F(ClientStoreTest, OutboxKeepsOrderAndStates) {
+  store_->enqueue("bob", 1, OutKind::text, "b1", "one", 1);
+  store_->enqueue("carol", 2, OutKind::text, "b2", "two", 2);
+  auto seq3 = store_->enqueue("bob", 3, OutKind::receipt, "b3", "", 3);
+  auto q = store_->queued();
+  ASSERT_EQ(q.size(), 3u);
+  EXPECT_EQ(q[0].client_id, 1u);
+  EXPECT_EQ(q[2].kind, OutKind::receipt);
+  EXPECT_TRUE(q[0].sealed.empty());
+  store_->seal(q[0].seq, "sealed-1");
+  EXPECT_EQ(store_->queued()[0].sealed, "sealed-1");
+
+  store_->set_state(1, OutState::sent);
+  store_->set_state(3, OutState::sent);  // receipts are forgotten once sent
+  EXPECT_EQ(store_->queued().size(), 1u);
+  EXPECT_TRUE(store_->out_item(1));
+  EXPECT_FALSE(store_->out_item(3));
+  (void)seq3;
+  EXPECT_EQ(store_->mark_delivered("bob", {1, 2, 99}), 1);  // 2 went to carol
+  EXPECT_EQ(store_->out_item(1)->state, OutState::delivered);
+  EXPECT_EQ(store_->mark_delivered("bob", {1}), 0);
+}
+
+TEST_F(ClientStoreTest, InboxRefusesDuplicatesAndShowsOnce) {
+  EXPECT_TRUE(store_->add_to_inbox("alice", 7, "hi", 1, 2));
+  EXPECT_FALSE(store_->add_to_inbox("alice", 7, "hi again", 1, 2));
+  EXPECT_TRUE(store_->add_to_inbox("bob", 7, "other sender", 1, 2));
+  EXPECT_TRUE(store_->in_inbox("alice", 7));
+  auto unshown = store_->unshown();
+  ASSERT_EQ(unshown.size(), 2u);
+  EXPECT_EQ(unshown[0].text, "hi");
+  store_->mark_shown(unshown[0].id);
+  EXPECT_EQ(store_->unshown().size(), 1u);
+}
+
+TEST_F(ClientStoreTest, AcceptingANewIdentityForgetsOldSessionsAndCiphertexts) {
+  store_->put_contact("bob", "old-key");
+  store_->add_session("bob", "state-a");
+  auto seq = store_->enqueue("bob", 1, OutKind::text, "body", "t", 1);
+  store_->seal(seq, "for-old-key");
+  store_->set_pending_identity("bob", "new-key");
+  EXPECT_EQ(store_->contact("bob")->pending_identity_key, "new-key");
+  ASSERT_TRUE(store_->accept_pending_identity("bob"));
+  auto c = store_->contact("bob");
+  EXPECT_EQ(c->identity_key, "new-key");
+  EXPECT_TRUE(c->pending_identity_key.empty());
+  EXPECT_TRUE(store_->sessions("bob").empty());
+  EXPECT_TRUE(store_->queued()[0].sealed.empty());
+  EXPECT_FALSE(store_->accept_pending_identity("bob"));
+}
+
+TEST_F(ClientStoreTest, SessionsNewestFirstAndBounded) {
+  for (int i = 0; i < 8; ++i) store_->add_session("bob", "s" + std::to_string(i));
+  auto s = store_->sessions("bob");
+  ASSERT_EQ(s.size(), 5u);
+  EXPECT_EQ(s[0].state, "s7");
+  store_->update_session(s[4].id, "s3-used");
+  EXPECT_EQ(store_->sessions("bob")[0].state, "s3-used");
+}
+
+TEST_F(ClientStoreTest, HeldEnvelopes) {
+  store_->hold({10, "bob", 1, "c1"});
+  store_->hold({11, "bob", 2, "c2"});
+  store_->hold({10, "bob", 1, "c1"});  // ignored
+  EXPECT_EQ(store_->held_senders(), std::vector<std::string>{"bob"});
+  EXPECT_EQ(store_->held("bob").size(), 2u);
+  store_->drop_held(10);
+  EXPECT_EQ(store_->held("bob").size(), 1u);
+}
+
+}  // namespace
+}  // namespace ferry::chat::client
