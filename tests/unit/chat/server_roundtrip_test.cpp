@@ -84,6 +84,33 @@ TEST(ServerRoundTrip, PagedDeliveryKeepsOrderWithATinyWindow) {
   EXPECT_EQ(bob.got.back(), "alice: live9");
 }
 
+TEST(ServerRoundTrip, OneTimePrekeysRunLowAndAreReplenished) {
+  TempDir dir;
+  InProcessServer srv(dir.path() + "/srv", 64, 16);
+  Client alice(dir, "alice"), bob(dir, "bob");
+  alice.m->register_account("alice", srv.link());
+  bob.m->register_account("bob", srv.link());
+  EXPECT_EQ(bob.m->store().one_time_prekey_count(), 100u);
+  bob.m->connect();
+  bob.m->start_receiving();
+  // Each bundle alice fetches takes one of bob's 100; below 20 the server
+  // tells bob, and bob uploads 100 more.
+  for (int i = 0; i < 81; ++i) alice.m->start_session_with("bob");
+  ASSERT_TRUE(bob.m->pump(client::now_ms() + 20'000,
+                          [&] { return bob.m->store().one_time_prekey_count() == 200u; }));
+  // Let the upload's answer arrive, then count what the server holds.
+  bob.m->ping();
+  bob.m->pump(client::now_ms() + 2'000, nullptr);
+  std::string error;
+  auto db = db::Database::open(dir.path() + "/srv/server.db", "NORMAL", error);
+  ASSERT_TRUE(db) << error;
+  auto count = db->prepare(
+      "SELECT count(*) FROM one_time_prekeys o JOIN accounts a ON a.id = o.account_id "
+      "WHERE a.username = 'bob'");
+  ASSERT_TRUE(count.step());
+  EXPECT_EQ(count.int64(0), 100 - 81 + 100);
+}
+
 TEST(ServerRoundTrip, ANewLoginReplacesTheOldSession) {
   TempDir dir;
   InProcessServer srv(dir.path() + "/srv", 64, 16);
