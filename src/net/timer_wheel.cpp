@@ -77,14 +77,17 @@ void TimerWheel::advance(uint64_t now_ms) {
 
 int TimerWheel::next_timeout_ms(uint64_t now_ms) const {
   if (count_ == 0) return -1;
-  for (uint64_t i = 0; i < kSlots; ++i) {
+  // Look a bounded way ahead: a sparse wheel would otherwise cost a scan of
+  // every slot on every loop iteration. Waking up early is harmless.
+  for (uint64_t i = 0; i < kLookahead; ++i) {
     uint64_t tick = current_tick_ + i;
     if (heads_[tick % kSlots] != nullptr) {
       uint64_t at = tick * kTickMs;
       return at <= now_ms ? 0 : static_cast<int>(at - now_ms);
     }
   }
-  return static_cast<int>(kSlots * kTickMs);
+  uint64_t at = (current_tick_ + kLookahead) * kTickMs;
+  return at <= now_ms ? 0 : static_cast<int>(at - now_ms);
 }
 
 }  // namespace ferry::net

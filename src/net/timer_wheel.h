@@ -48,6 +48,7 @@ class TimerWheel {
  public:
   static constexpr uint64_t kTickMs = 10;
   static constexpr size_t kSlots = 1024;
+  static constexpr uint64_t kLookahead = 64;  // slots next_timeout_ms() scans
 
   explicit TimerWheel(uint64_t now_ms);
   TimerWheel(const TimerWheel&) = delete;
@@ -60,7 +61,8 @@ class TimerWheel {
   // Fires every timer due at `now_ms`. Handlers may arm or cancel any timer.
   void advance(uint64_t now_ms);
 
-  // Milliseconds until the next tick that holds a timer, or -1 if none.
+  // Milliseconds until the next tick that holds a timer (or until the end
+  // of the lookahead, whichever is first), or -1 if there is no timer.
   int next_timeout_ms(uint64_t now_ms) const;
 
   size_t size() const { return count_; }

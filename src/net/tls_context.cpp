@@ -56,14 +56,17 @@ SslCtxPtr make_server_context(const Identity& id, std::string& error) {
   // every suite above is strong, and a phone without AES instructions knows
   // that ChaCha20 is the cheap one for it.
 
-  // Resumption: stateless tickets, one per handshake. TLS 1.3 sends two by
-  // default; one is enough for a client's next reconnect and halves the
-  // ticket work and bytes on every handshake, while a reconnecting phone
-  // still skips the certificate signature (the costly part with RSA).
-  // No server-side session cache: with tickets it is not needed, and it
-  // would keep up to 20k sessions in memory.
+  // No resumption: no session tickets and no session cache.
+  // - Privacy: a ticket (TLS 1.2) or PSK identity (TLS 1.3) travels in the
+  //   clear in the next ClientHello, so anyone watching the network could
+  //   link a phone's reconnections across addresses. A circumvention proxy
+  //   must not hand out such a tag.
+  // - CPU: issuing one ticket cost ~90 us per handshake here (measured with
+  //   bench/relay.sh's tls workload), about a tenth of the whole handshake,
+  //   paid on every connection for a saving only on resumed ones.
   SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
-  SSL_CTX_set_num_tickets(ctx.get(), 1);
+  SSL_CTX_set_num_tickets(ctx.get(), 0);
+  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET);
 
   if (SSL_CTX_use_certificate(ctx.get(), id.chain.front().get()) != 1) {
     error = "TLS certificate: " + last_error();
