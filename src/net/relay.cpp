@@ -107,7 +107,11 @@ void Relay::give_back_pipe(Direction& d, RelayScratch& scratch) {
 
 Relay::Pump Relay::finish(Direction& d, Endpoint& dst) {
   if (!d.shut) {
-    dst.shutdown_write();
+    // When the other direction is over too, the connection is closed right
+    // away and close() sends the FIN (every byte the peer sent was read, so
+    // it is a FIN, not a reset): save the shutdown(2).
+    const Direction& other = &d == &up_ ? down_ : up_;
+    if (!other.done()) dst.shutdown_write();
     d.shut = true;
   }
   return Pump::done;

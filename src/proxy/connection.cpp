@@ -268,17 +268,27 @@ void Connection::on_connect_result(uint32_t events) {
   }
   ServerMetrics& m = server_->metrics();
   m.connects.fetch_add(1, std::memory_order_relaxed);
-  m.consecutive_failures.store(0, std::memory_order_relaxed);
-  start_relay();
+  if (m.consecutive_failures.load(std::memory_order_relaxed) != 0)
+    m.consecutive_failures.store(0, std::memory_order_relaxed);
+  start_relay(events);
 }
 
-void Connection::start_relay() {
+void Connection::start_relay(uint32_t upstream_events) {
   stage_ = Stage::relaying;
   if (!header_queued_ && listener_->upstream->config().send_proxy != ProxyHeader::none)
     queue_upstream_header(net::local_address(client_.fd()).unmapped());
   last_active_ms_ = now();
   arm_idle_timer();
-  relay({true, true, true, true, true, true});
+  // Bytes the client sent meanwhile gave their edge already: read now. A FIN
+  // seen before is remembered; the upstream's state came with its connect.
+  net::Relay::Events ev;
+  ev.client_readable = true;
+  ev.client_writable = true;
+  ev.client_hup = client_hup_seen_;
+  ev.upstream_readable = (upstream_events & (EPOLLIN | EPOLLRDHUP)) != 0;
+  ev.upstream_writable = true;
+  ev.upstream_hup = (upstream_events & (EPOLLRDHUP | EPOLLHUP)) != 0;
+  relay(ev);
 }
 
 void Connection::arm_idle_timer() {
@@ -316,6 +326,9 @@ void Connection::relay(const net::Relay::Events& ev) {
 }
 
 void Connection::on_io(bool upstream_side, uint32_t events) {
+  // A FIN gives one edge; an early stage that does not read it must not lose it.
+  if (!upstream_side && (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0 && events != kKick)
+    client_hup_seen_ = true;
   switch (stage_) {
     case Stage::proxy_header:
       if (!upstream_side) read_proxy_header();

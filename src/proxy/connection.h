@@ -70,7 +70,7 @@ class Connection final : public net::Deferred, public net::TimerHandler {
   void continue_tls();
   void connect_next();
   void on_connect_result(uint32_t events);
-  void start_relay();
+  void start_relay(uint32_t upstream_events);
   void relay(const net::Relay::Events& ev);
   void arm_idle_timer();
 
@@ -97,7 +97,8 @@ class Connection final : public net::Deferred, public net::TimerHandler {
   uint32_t addr_attempt_ = 0;
   Stage stage_ = Stage::proxy_header;
   bool per_ip_entered_ = false;
-  bool header_queued_ = false;  // PROXY header for the upstream already built
+  bool header_queued_ = false;   // PROXY header for the upstream already built
+  bool client_hup_seen_ = false;  // the client's FIN arrived before the relay started
 };
 
 }  // namespace ferry::proxy

@@ -146,3 +146,27 @@ TEST(Relay, GivesUpOnAnUpstreamThatDoesNotAnswerWithinConnectTimeout) {
 
 }  // namespace
 }  // namespace ferry::test
+
+namespace ferry::test {
+namespace {
+
+TEST(Relay, AFinThatArrivesBeforeTheUpstreamIsConnectedIsNotLost) {
+  // Header, bytes and FIN in one go: the FIN's only edge comes while the
+  // proxy is still reading the header and dialling.
+  TestUpstream up(TestUpstream::Mode::echo_at_eof);
+  uint16_t port = free_port();
+  RunningProxy proxy(simple_config(port, up.port(), "", "accept_proxy = true\n",
+                                   "health_check_interval = \"0s\"\n"));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+  for (int i = 0; i < 20; ++i) {
+    net::Fd fd = connect_to("127.0.0.1", port);
+    ASSERT_TRUE(send_all(fd.get(), "PROXY TCP4 198.51.100.1 192.0.2.1 4000 443\r\nhello"));
+    ::shutdown(fd.get(), SHUT_WR);
+    EXPECT_EQ(recv_exact(fd.get(), 5), "hello") << "round " << i;
+    EXPECT_TRUE(wait_closed(fd.get()));
+  }
+  EXPECT_TRUE(proxy.wait_metric("ferry_connections_closed_total", {"reason=\"done\""}, 20));
+}
+
+}  // namespace
+}  // namespace ferry::test
