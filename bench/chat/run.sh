@@ -68,7 +68,9 @@ start_server() {
     --per-ip-new-per-second 0 >"$WORK/link" 2>"$WORK/server.log" &
   SERVER_PID=$!
   for _ in $(seq 1 200); do
-    grep -q chat_server_ready "$WORK/server.log" 2>/dev/null && return 0
+    grep -q chat_server_ready "$WORK/server.log" 2>/dev/null &&
+      grep -q "^ferry://server?" "$WORK/srv/server.link" 2>/dev/null && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || break
     sleep 0.05
   done
   echo "server did not start: $(cat "$WORK/server.log")" >&2
@@ -90,8 +92,12 @@ measure() {
   load=$(cut -d' ' -f1 /proc/loadavg)
   start_server
   local line
-  line=$("$LOAD" --link "$(head -1 "$WORK/link")" --clients "$CLIENTS" --server-pid "$SERVER_PID" \
-    --mode "$mode" --size "$SIZE" --duration "$DURATION" --warmup "$WARMUP" "$@")
+  line=$("$LOAD" --link "$(head -1 "$WORK/srv/server.link")" --clients "$CLIENTS" --server-pid "$SERVER_PID" \
+    --mode "$mode" --size "$SIZE" --duration "$DURATION" --warmup "$WARMUP" "$@") || {
+    echo "load generator failed; server log:" >&2
+    tail -5 "$WORK/server.log" >&2
+    exit 1
+  }
   stop_server
   echo "$line load_before=$load" | tee -a "$WORK/results"
 }
