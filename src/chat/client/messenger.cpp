@@ -418,22 +418,27 @@ bool Messenger::seal_item(OutItem& item) {
 
 void Messenger::send_queued() {
   connect();
-  std::vector<std::string> blocked;  // recipients whose next message could not go
+  // Recipients whose next message could not go, and why: later messages to
+  // them wait too, so none overtakes it.
+  std::map<std::string, ClientError> blocked;
   std::unordered_map<uint64_t, bool> in_flight;
   for (auto& [rid, cid] : pending_sends_) in_flight[cid] = true;
   for (auto& item : store_->queued()) {
     if (in_flight.count(item.client_id)) continue;
-    if (std::find(blocked.begin(), blocked.end(), item.recipient) != blocked.end()) continue;
+    if (auto b = blocked.find(item.recipient); b != blocked.end()) {
+      record_failure(item.client_id, b->second);
+      continue;
+    }
     if (item.sealed.empty()) {
       try {
         if (!seal_item(item)) {
-          blocked.push_back(item.recipient);
+          blocked.emplace(item.recipient,
+                          ClientError(ExitCode::error, "no session with " + item.recipient));
           continue;
         }
       } catch (const ClientError& e) {
         if (e.code() == ExitCode::unreachable) throw;
-        // Later messages to the same person must not overtake this one.
-        blocked.push_back(item.recipient);
+        blocked.emplace(item.recipient, e);
         record_failure(item.client_id, e);
         if (e.code() == ExitCode::unknown_user) store_->set_state(item.client_id, OutState::failed);
         continue;

@@ -139,6 +139,9 @@ TEST_F(ChatTest, SafetyNumbersMatchAndAChangedIdentityIsRefusedUntilAccepted) {
   auto refused = ferry(home("alice"), {"send", "bob", "secret"});
   EXPECT_EQ(refused.code, 5) << refused.err;
   EXPECT_NE(refused.err.find("identity key of bob changed"), std::string::npos) << refused.err;
+  // Still refused, and a later message waits behind it, with the same reason.
+  auto again = ferry(home("alice"), {"send", "bob", "secret 2"});
+  EXPECT_EQ(again.code, 5) << again.err;
   auto changed = ferry(home("alice"), {"safety-number", "bob"});
   EXPECT_EQ(changed.code, 5);
   EXPECT_NE(changed.err.find("CHANGED"), std::string::npos);
@@ -150,7 +153,7 @@ TEST_F(ChatTest, SafetyNumbersMatchAndAChangedIdentityIsRefusedUntilAccepted) {
   ASSERT_EQ(ferry(home("alice"), {"send", "bob", "after accept"}).code, 0);
   auto got = ferry(home("bob"), {"receive"});
   ASSERT_EQ(got.code, 0) << got.err;
-  EXPECT_EQ(got.out, "alice: secret\nalice: after accept\n");
+  EXPECT_EQ(got.out, "alice: secret\nalice: secret 2\nalice: after accept\n");
 }
 
 TEST_F(ChatTest, ChatShowsIncomingMessagesAndDeliveryState) {
