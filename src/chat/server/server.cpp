@@ -1,6 +1,7 @@
 #include "chat/server/server.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 
@@ -111,6 +112,17 @@ bool Server::start(std::string& error) {
   if (options_.listen.empty() && options_.proxy_listen.empty()) {
     error = "nothing to listen on: give --listen and/or --proxy-listen";
     return false;
+  }
+  // One descriptor per client: take all the system allows, and say so if
+  // that is fewer than the connection cap.
+  rlimit fds{};
+  if (::getrlimit(RLIMIT_NOFILE, &fds) == 0) {
+    fds.rlim_cur = fds.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &fds);
+    if (fds.rlim_cur < options_.max_connections + 64u)
+      log::warn("chat_fd_limit_low",
+                {{"limit", static_cast<uint64_t>(fds.rlim_cur)},
+                 {"max_connections", options_.max_connections}});
   }
   data_dir_ = DataDir::open(options_.data_dir, error);
   if (!data_dir_) return false;
