@@ -139,6 +139,12 @@ TEST_F(ChatTest, SafetyNumbersMatchAndAChangedIdentityIsRefusedUntilAccepted) {
   auto refused = ferry(home("alice"), {"send", "bob", "secret"});
   EXPECT_EQ(refused.code, 5) << refused.err;
   EXPECT_NE(refused.err.find("identity key of bob changed"), std::string::npos) << refused.err;
+  // The new bob writes first: alice's client holds it back.
+  ASSERT_EQ(ferry(home("bob"), {"send", "alice", "new phone, same bob"}).code, 0);
+  auto held = ferry(home("alice"), {"receive"});
+  EXPECT_EQ(held.code, 5) << held.err;
+  EXPECT_EQ(held.out, "");
+  EXPECT_NE(held.err.find("messages are held"), std::string::npos) << held.err;
   // Still refused, and a later message waits behind it, with the same reason.
   auto again = ferry(home("alice"), {"send", "bob", "secret 2"});
   EXPECT_EQ(again.code, 5) << again.err;
@@ -149,6 +155,10 @@ TEST_F(ChatTest, SafetyNumbersMatchAndAChangedIdentityIsRefusedUntilAccepted) {
   auto accepted = ferry(home("alice"), {"safety-number", "bob", "--accept"});
   EXPECT_EQ(accepted.code, 0) << accepted.err;
   EXPECT_EQ(accepted.out, ferry(home("bob"), {"safety-number", "alice"}).out);
+  // What was held is shown now.
+  auto released = ferry(home("alice"), {"receive"});
+  EXPECT_EQ(released.code, 0) << released.err;
+  EXPECT_EQ(released.out, "bob: new phone, same bob\n");
   // The message that waited in the outbox goes now, to the new bob only.
   ASSERT_EQ(ferry(home("alice"), {"send", "bob", "after accept"}).code, 0);
   auto got = ferry(home("bob"), {"receive"});
