@@ -95,6 +95,7 @@ void Session::consume(std::span<const uint8_t> bytes) {
     stash_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     return;
   }
+  bool completed = false;
   while (!closed()) {
     auto r = decoder_.next(bytes);
     if (r.status == wire::FrameDecoder::Status::need_more) break;
@@ -107,15 +108,17 @@ void Session::consume(std::span<const uint8_t> bytes) {
       close(CloseReason::flood, "request rate exceeded");
       return;
     }
+    completed = true;
     if (!on_frame(r.frame)) return;
     if (stage_ == Stage::logging_in) {
       stash_.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
       return;
     }
   }
+  // The frame timeout runs from when the frame now in pieces began.
   if (decoder_.partial_bytes() == 0) {
     partial_since_ms_ = 0;
-  } else if (partial_since_ms_ == 0) {
+  } else if (partial_since_ms_ == 0 || completed) {
     partial_since_ms_ = server_.loop().now_ms();
     arm_timer();
   }

@@ -212,7 +212,8 @@ stream=$(tshark -r "$WORK/capture1.pcapng" -Y "tcp.dstport==5222 && tcp.len>0" -
 tshark -r "$WORK/capture1.pcapng" -Y "tcp.stream==$stream && tcp.dstport==5222 && tcp.len>0" \
   -T fields -e tcp.payload 2>/dev/null | tr -d ':\n' >"$WORK/replay.hex"
 [ -s "$WORK/replay.hex" ] || fail "(d) empty capture"
-xxd -r -p "$WORK/replay.hex" >"$WORK/replay.bin"
+# hex -> bytes with bash's printf (no xxd needed)
+printf '%b' "$(sed 's/../\\x&/g' "$WORK/replay.hex")" >"$WORK/replay.bin"
 before_replay=$(server_counter closed_decrypt_failed)
 in_ns $NS_C bash -c 'exec 3<>/dev/tcp/10.77.2.2/5222; cat "$1" >&3; timeout 10 cat <&3 >/dev/null' \
   _ "$WORK/replay.bin" || true
