@@ -113,10 +113,10 @@ int run_chat(Messenger& m, const std::string& peer) {
         next_ping = now_ms() + kPingEveryMs;
       }
     } catch (const ClientError& e) {
-      if (e.code() != ExitCode::unreachable) {
-        // Refusals about one message (unknown user, identity changed) end the chat.
-        throw;
-      }
+      if (e.code() != ExitCode::unreachable) throw;
+      if (!stdin_open)  // leaving anyway: what is unsent waits in the outbox
+        throw ClientError(e.code(), std::string(e.what()) +
+                                        " (unsent messages are kept in the outbox)");
       if (!reconnect(m, e.what())) throw;
       next_ping = now_ms() + kPingEveryMs;
     }
