@@ -45,9 +45,13 @@ function(ferry_unit_test name)
     return()
   endif()
   target_compile_options(${name} PRIVATE ${FERRY_WARNINGS})
-  # A list inside PROPERTIES would be split into separate values: escape it.
-  string(REPLACE ";" "\\;" labels "unit;${A_LABELS}")
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30 PROPERTIES LABELS "${labels}")
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30 TEST_LIST ${name}_TESTS)
+  # Labels go on after discovery: a list passed through gtest_discover_tests'
+  # PROPERTIES loses its separators (CMake 3.25), leaving only the first.
+  set(label_script ${CMAKE_CURRENT_BINARY_DIR}/${name}_labels.cmake)
+  file(WRITE ${label_script}
+       "if(${name}_TESTS)\n  set_tests_properties(\${${name}_TESTS} PROPERTIES LABELS \"unit;${A_LABELS}\")\nendif()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${label_script})
   if(A_SANITIZE)
     set_property(GLOBAL APPEND PROPERTY FERRY_SANITIZED_TESTS ${name})
   endif()
