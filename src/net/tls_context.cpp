@@ -65,6 +65,9 @@ SslCtxPtr make_server_context(const Identity& id, std::string& error) {
   //   bench/relay.sh's tls workload), about a tenth of the whole handshake,
   //   paid on every connection for a saving only on resumed ones.
   SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
+  // Read what the socket has in one go instead of a header read and a body
+  // read per record: a handshake took 13 read(2) calls without it.
+  SSL_CTX_set_read_ahead(ctx.get(), 1);
   SSL_CTX_set_num_tickets(ctx.get(), 0);
   SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET);
 
