@@ -74,6 +74,11 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"FULL", "NORMAL"}))
       ->capture_default_str();
   app.add_option("--max-batch", o.max_batch, "requests per transaction")->capture_default_str();
+  app.add_option("--commit-delay-us", o.commit_delay_us,
+                 "under load, microseconds a transaction may wait to gather more requests "
+                 "(0: never)")
+      ->check(CLI::Range(0u, 100000u))
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "debug, info, warn, error")->capture_default_str();
   app.add_flag("--log-client-addresses", log_addresses, "put client addresses in logs");
   CLI11_PARSE(app, argc, argv);

@@ -12,12 +12,17 @@
 // to that moment. Contents are random bytes: the server cannot tell them
 // from end-to-end ciphertext, and the client-side crypto is not what this
 // measures. Prints one key=value line.
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
+#include <sstream>
 #include <vector>
 
 #include "chat/wire/links.h"
@@ -34,6 +39,29 @@ uint64_t now_ns() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// utime + stime of every thread of `pid`, in microseconds.
+uint64_t process_cpu_us(int pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream in(stat.substr(close + 2));
+  std::string field;
+  uint64_t utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  return (utime + stime) * 1'000'000 / static_cast<uint64_t>(sysconf(_SC_CLK_TCK));
+}
+
+uint64_t own_cpu_us() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<uint64_t>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1'000'000 +
+         static_cast<uint64_t>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
 }
 
 long rss_kib(int pid) {
@@ -235,6 +263,8 @@ class Bench {
         measuring_ = true;
         window_start_ns_ = now;
         sent_at_window_ = sent_total_;
+        server_cpu0_ = o_.server_pid ? process_cpu_us(o_.server_pid) : 0;
+        own_cpu0_ = own_cpu_us();
       }
       if (!closed_loop_) {
         // Open loop: as many sends as the clock says are due, round robin.
@@ -251,6 +281,8 @@ class Bench {
     }
     measured_s_ = double(now_ns() - window_start_ns_) / 1e9;
     sent_in_window_ = sent_total_ - sent_at_window_;
+    if (o_.server_pid) server_cpu_us_ = process_cpu_us(o_.server_pid) - server_cpu0_;
+    own_cpu_us_ = own_cpu_us() - own_cpu0_;
     measuring_ = false;
     closed_loop_ = false;
     settle(500);  // let what is in flight land (not counted)
@@ -268,9 +300,12 @@ class Bench {
               << " delivered_per_s=" << int(double(delivered_) / measured_s_)
               << " stored_per_s=" << int(double(sent_in_window_) / measured_s_)
               << " p50_ms=" << pct(0.50) << " p99_ms=" << pct(0.99) << " max_ms=" << pct(1.0)
-              << " idle_bytes_per_client=" << int(idle_bytes) << " skipped=" << skipped_
-              << " errors=" << errors_ << (errors_ ? " last_error=\"" + last_error_ + "\"" : "")
-              << std::endl;
+              << " idle_bytes_per_client=" << int(idle_bytes) << " server_cpu_us_per_msg="
+              << (o_.server_pid && delivered_ ? double(server_cpu_us_) / double(delivered_) : -1)
+              << " load_cpu_us_per_msg="
+              << (delivered_ ? double(own_cpu_us_) / double(delivered_) : -1)
+              << " skipped=" << skipped_ << " errors=" << errors_
+              << (errors_ ? " last_error=\"" + last_error_ + "\"" : "") << std::endl;
   }
 
   Options o_;
@@ -288,6 +323,7 @@ class Bench {
   uint64_t delivered_ = 0, delivered_total_ = 0, sent_total_ = 0, sent_at_window_ = 0;
   uint64_t sent_in_window_ = 0, skipped_ = 0;
   double measured_s_ = 1;
+  uint64_t server_cpu0_ = 0, own_cpu0_ = 0, server_cpu_us_ = 0, own_cpu_us_ = 0;
   std::vector<uint32_t> latencies_us_;
   int errors_ = 0;
   std::string last_error_;

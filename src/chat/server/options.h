@@ -38,6 +38,7 @@ struct ServerOptions {
 
   std::string synchronous = "FULL";  // SQLite: FULL survives power loss, NORMAL a crash
   size_t max_batch = 4096;           // requests per transaction (group commit)
+  unsigned commit_delay_us = 1000;   // under load, a batch waits this long to fill (0: never)
   StoreLimits store;
 };
 

@@ -120,9 +120,8 @@ bool Server::start(std::string& error) {
     fds.rlim_cur = fds.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &fds);
     if (fds.rlim_cur < options_.max_connections + 64u)
-      log::warn("chat_fd_limit_low",
-                {{"limit", static_cast<uint64_t>(fds.rlim_cur)},
-                 {"max_connections", options_.max_connections}});
+      log::warn("chat_fd_limit_low", {{"limit", static_cast<uint64_t>(fds.rlim_cur)},
+                                      {"max_connections", options_.max_connections}});
   }
   data_dir_ = DataDir::open(options_.data_dir, error);
   if (!data_dir_) return false;
@@ -152,7 +151,8 @@ bool Server::start(std::string& error) {
     log::warn("chat_server_link_host",
               {{"note", "listening on a wildcard address; pass --public-host for the link"}});
 
-  worker_ = std::make_unique<StoreWorker>(*store_, loop_, options_.max_batch);
+  worker_ =
+      std::make_unique<StoreWorker>(*store_, loop_, options_.max_batch, options_.commit_delay_us);
   worker_->set_after_batch([this] { after_batch(); });
   worker_->start();
   loop_.schedule_in(housekeeping_, kHousekeepingMs, this);

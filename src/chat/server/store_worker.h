@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -56,7 +57,9 @@ struct StoreWorkerStats {
 
 class StoreWorker {
  public:
-  StoreWorker(ServerStore& store, net::EventLoop& loop, size_t max_batch = 4096);
+  // `commit_delay_us`: under load, how long a batch may wait to fill up.
+  StoreWorker(ServerStore& store, net::EventLoop& loop, size_t max_batch = 4096,
+              unsigned commit_delay_us = 1000);
   StoreWorker(const StoreWorker&) = delete;
   StoreWorker& operator=(const StoreWorker&) = delete;
   ~StoreWorker();  // stop()
@@ -84,6 +87,8 @@ class StoreWorker {
   ServerStore& store_;
   net::EventLoop& loop_;
   size_t max_batch_;
+  unsigned commit_delay_us_;
+  size_t last_batch_ = 0;  // store thread only
   std::function<void()> after_batch_;
   std::mutex mu_;
   std::condition_variable cv_;
