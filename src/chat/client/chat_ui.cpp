@@ -115,8 +115,8 @@ int run_chat(Messenger& m, const std::string& peer) {
     } catch (const ClientError& e) {
       if (e.code() != ExitCode::unreachable) throw;
       if (!stdin_open)  // leaving anyway: what is unsent waits in the outbox
-        throw ClientError(e.code(), std::string(e.what()) +
-                                        " (unsent messages are kept in the outbox)");
+        throw ClientError(e.code(),
+                          std::string(e.what()) + " (unsent messages are kept in the outbox)");
       if (!reconnect(m, e.what())) throw;
       next_ping = now_ms() + kPingEveryMs;
     }

@@ -144,6 +144,7 @@ std::string printable(const std::string& text) {
 }
 
 int run_cli(int argc, char** argv) {
+  route_protobuf_logs();
   CLI::App app{"ferry: end-to-end encrypted chat that works through a ferry-proxy"};
   app.require_subcommand(1);
   ClientOptions opts;

@@ -1,5 +1,9 @@
 #include "chat/proto/messages.h"
 
+#include <google/protobuf/stubs/logging.h>
+
+#include "common/log.h"
+
 namespace ferry::chat {
 namespace {
 
@@ -122,6 +126,15 @@ pb::Response make_error(uint64_t id, pb::ErrorCode code, std::string_view messag
   r.mutable_error()->set_code(code);
   r.mutable_error()->set_message(std::string(message));
   return r;
+}
+
+void route_protobuf_logs() {
+  google::protobuf::SetLogHandler(
+      [](google::protobuf::LogLevel level, const char*, int, const std::string& message) {
+        log::write_limited(
+            level >= google::protobuf::LOGLEVEL_ERROR ? log::Level::warn : log::Level::debug,
+            "protobuf", {{"message", message}}, 1);
+      });
 }
 
 std::string_view error_code_name(pb::ErrorCode code) {

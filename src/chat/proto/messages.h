@@ -14,7 +14,6 @@
 
 namespace ferry::chat {
 
-
 // Limits of the schema, shared by client and server (docs/messenger-protocol.md).
 inline constexpr size_t kMaxUsername = 32;
 inline constexpr size_t kMaxKeyBytes = 64;         // any public key field
@@ -47,6 +46,10 @@ void append_serialized(const google::protobuf::MessageLite& m, std::string& out)
 std::string registration_message(std::string_view login_key, std::string_view username);
 
 pb::Response make_error(uint64_t id, pb::ErrorCode code, std::string_view message);
+
+// Routes the protobuf library's own log lines (it has a few for malformed
+// input) to log::write_limited, so a peer can never flood stderr through it.
+void route_protobuf_logs();
 
 // "UNKNOWN_USER" etc., for logs and messages.
 std::string_view error_code_name(pb::ErrorCode code);

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "chat/proto/messages.h"
 #include "chat/server/session.h"
 #include "chat/wire/links.h"
 #include "common/log.h"
@@ -109,6 +110,7 @@ bool Server::watch_signals(std::string& error) {
 }
 
 bool Server::start(std::string& error) {
+  route_protobuf_logs();
   if (options_.listen.empty() && options_.proxy_listen.empty()) {
     error = "nothing to listen on: give --listen and/or --proxy-listen";
     return false;
