@@ -5,7 +5,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 ARGS ?=
 
-.PHONY: deps build run test bench format tidy clean
+.PHONY: deps build proxy run test bench format tidy clean
 
 deps:
 	@scripts/install-deps.sh
@@ -16,7 +16,13 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
-run: build
+# Only what running the proxy needs: quick on a fresh machine.
+proxy: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS) --target ferry-proxy
+
+# Ports below 1024 need root (or CAP_NET_BIND_SERVICE); the proxy drops root
+# itself when given --user.
+run: proxy
 	$(BUILD)/bin/ferry-proxy $(ARGS)
 
 test: build

@@ -13,6 +13,7 @@ namespace ferry::proxy {
 namespace {
 
 constexpr uint64_t kRetryMs = 5'000;
+constexpr uint32_t kLogEvery = 60;  // with kRetryMs: every 5 minutes
 
 }  // namespace
 
@@ -65,8 +66,11 @@ bool Resolver::resolve(const net::HostPort& target, AddressList& out, std::strin
 }
 
 void Resolver::run() {
-  // When each hostname is due again, by server label.
+  // When each hostname is due again, and how many lookups in a row failed,
+  // by server label. Failures are logged when they start, then every
+  // kLogEvery-th retry, and the recovery once: DNS down must not flood logs.
   std::map<std::string, uint64_t> due;
+  std::map<std::string, uint32_t> failures;
   std::unique_lock lock(mu_);
   while (!stop_) {
     auto upstreams = upstreams_;
@@ -80,7 +84,7 @@ void Resolver::run() {
         if (s.numeric()) continue;
         std::string key = up->name() + "/" + s.label();
         auto it = due.find(key);
-        if (it != due.end() && it->second > now && s.addresses()) {
+        if (it != due.end() && it->second > now) {
           next = std::min(next, it->second);
           continue;
         }
@@ -89,11 +93,20 @@ void Resolver::run() {
         // resolve_interval = 0: resolve once, keep the answer.
         auto interval = static_cast<uint64_t>(up->config().resolve_interval.count());
         uint64_t again = interval == 0 ? UINT64_MAX : now + std::max<uint64_t>(1000, interval);
+        uint32_t& failed = failures[key];
         if (resolve(s.target(), list, error)) {
-          log::debug("upstream_resolved", {{"server", s.label()}, {"addresses", list.size()}});
+          if (failed > 0) {
+            log::info("upstream_resolved", {{"server", s.label()}, {"after_failures", failed}});
+          } else {
+            log::debug("upstream_resolved", {{"server", s.label()}, {"addresses", list.size()}});
+          }
+          failed = 0;
           s.set_addresses(std::move(list));
         } else {
-          log::warn("upstream_resolve_failed", {{"server", s.label()}, {"error", error}});
+          if (failed++ % kLogEvery == 0) {
+            log::warn("upstream_resolve_failed",
+                      {{"server", s.label()}, {"error", error}, {"failures", failed}});
+          }
           again = now + kRetryMs;
         }
         due[key] = again;
