@@ -45,16 +45,27 @@ function(ferry_unit_test name)
     return()
   endif()
   target_compile_options(${name} PRIVATE ${FERRY_WARNINGS})
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30 TEST_LIST ${name}_TESTS)
-  # Labels go on after discovery: a list passed through gtest_discover_tests'
-  # PROPERTIES loses its separators (CMake 3.25), leaving only the first.
-  set(label_script ${CMAKE_CURRENT_BINARY_DIR}/${name}_labels.cmake)
-  file(WRITE ${label_script}
-       "if(${name}_TESTS)\n  set_tests_properties(\${${name}_TESTS} PROPERTIES LABELS \"unit;${A_LABELS}\")\nendif()\n")
-  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${label_script})
+  ferry_discover_tests(${name} LABELS unit ${A_LABELS})
   if(A_SANITIZE)
     set_property(GLOBAL APPEND PROPERTY FERRY_SANITIZED_TESTS ${name})
   endif()
+endfunction()
+
+# gtest_discover_tests, with labels and a timeout that survive: a list passed
+# through its PROPERTIES loses its separators (CMake 3.25), so the properties
+# are set by a script CTest runs after the discovered tests are defined.
+#   ferry_discover_tests(TARGET LABELS a b ... [TIMEOUT seconds])
+function(ferry_discover_tests target)
+  cmake_parse_arguments(A "" "TIMEOUT" "LABELS" ${ARGN})
+  gtest_discover_tests(${target} DISCOVERY_TIMEOUT 30 TEST_LIST ${target}_TESTS)
+  set(props "LABELS \"${A_LABELS}\"")
+  if(A_TIMEOUT)
+    string(APPEND props " TIMEOUT ${A_TIMEOUT}")
+  endif()
+  set(script ${CMAKE_CURRENT_BINARY_DIR}/${target}_properties.cmake)
+  file(WRITE ${script}
+       "if(${target}_TESTS)\n  set_tests_properties(\${${target}_TESTS} PROPERTIES ${props})\nendif()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${script})
 endfunction()
 
 function(ferry_fuzz name)
