@@ -3,7 +3,7 @@
 //   ferry-server --listen 0.0.0.0:5222 --proxy-listen 127.0.0.1:5223 --data /var/lib/ferry
 //
 // Prints its link (ferry://server?host=...&port=...&key=...) on stdout and
-// writes it to DATA/server.link. Everything else: docs/messenger-protocol.md.
+// writes it to DATA/server.link. Everything else: docs/protocol.md (Part 1).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>

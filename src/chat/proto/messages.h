@@ -14,7 +14,7 @@
 
 namespace ferry::chat {
 
-// Limits of the schema, shared by client and server (docs/messenger-protocol.md).
+// Limits of the schema, shared by client and server (docs/protocol.md (Part 1)).
 inline constexpr size_t kMaxUsername = 32;
 inline constexpr size_t kMaxKeyBytes = 64;         // any public key field
 inline constexpr size_t kMaxSignatureBytes = 128;  // any signature field

@@ -1,5 +1,5 @@
 // Everything ferry-server can be told, with its default. The command line
-// (apps/ferry-server.cpp) fills this; docs/messenger-protocol.md explains why
+// (apps/ferry-server.cpp) fills this; docs/protocol.md (Part 1) explains why
 // each limit exists.
 #pragma once
 
