@@ -23,7 +23,6 @@
 #include "net/address.h"
 
 namespace ferry::test {
-namespace {
 
 int remaining_ms(Clock::time_point deadline) {
   auto left = std::chrono::duration_cast<Duration>(deadline - Clock::now()).count();
@@ -39,8 +38,6 @@ bool poll_for(int fd, short events, Clock::time_point deadline) {
     if (errno != EINTR) return false;
   }
 }
-
-}  // namespace
 
 bool wait_until(const std::function<bool()>& cond, Duration limit) {
   auto deadline = Clock::now() + limit;

@@ -20,6 +20,12 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using Duration = std::chrono::milliseconds;
 
+// Milliseconds left until `deadline` (0 once it passed).
+int remaining_ms(Clock::time_point deadline);
+// Waits for `events` (POLLIN/POLLOUT) on `fd` until `deadline`; false on
+// timeout or error.
+bool poll_for(int fd, short events, Clock::time_point deadline);
+
 // Polls `cond` every few ms until it holds or `limit` passes.
 bool wait_until(const std::function<bool()>& cond, Duration limit);
 

@@ -18,21 +18,6 @@
 namespace ferry::test {
 namespace {
 
-int remaining_ms(Clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<Duration>(deadline - Clock::now()).count();
-  return left > 0 ? static_cast<int>(left) : 0;
-}
-
-// Waits for `events` on `fd` until the deadline; false on timeout or error.
-bool wait_fd(int fd, short events, Clock::time_point deadline) {
-  for (;;) {
-    pollfd p{fd, events, 0};
-    int rc = ::poll(&p, 1, remaining_ms(deadline));
-    if (rc > 0) return true;
-    if (rc == 0 || errno != EINTR) return false;
-  }
-}
-
 // Which way a non-blocking SSL call wants the socket; 0 for a hard failure.
 short wanted(SSL* ssl, int rc) {
   switch (SSL_get_error(ssl, rc)) {
@@ -71,7 +56,7 @@ bool write_no_sigpipe(int fd, const std::string& text, Clock::time_point deadlin
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN && wait_fd(fd, POLLOUT, deadline)) continue;
+    if (n < 0 && errno == EAGAIN && poll_for(fd, POLLOUT, deadline)) continue;
     ok = false;
     break;
   }
@@ -128,7 +113,7 @@ std::unique_ptr<TlsClient> TlsClient::connect(const std::string& host, uint16_t 
       error = "handshake failed: " + net::tls::last_error();
       return nullptr;
     }
-    if (!wait_fd(c->fd_.get(), w, deadline)) {
+    if (!poll_for(c->fd_.get(), w, deadline)) {
       error = "handshake timed out";
       return nullptr;
     }
@@ -179,7 +164,7 @@ std::optional<std::string> TlsClient::exchange(const std::string& out, size_t in
       }
     }
     if (progress) continue;
-    if (!wait_fd(fd_.get(), events, deadline)) return std::nullopt;
+    if (!poll_for(fd_.get(), events, deadline)) return std::nullopt;
   }
   return in;
 }
@@ -203,7 +188,7 @@ bool TlsClient::wait_closed(Duration limit) {
     if (n > 0) continue;  // discard what comes before the end
     short w = wanted(ssl_, n);
     if (w == 0) return true;  // close_notify, EOF or reset
-    if (!wait_fd(fd_.get(), w, deadline)) return false;
+    if (!poll_for(fd_.get(), w, deadline)) return false;
   }
 }
 
