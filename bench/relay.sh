@@ -500,6 +500,9 @@ if [[ -n ${FROM_TSV:-} ]]; then
   # Re-render the table from raw results saved with RESULTS_TSV (no measuring).
   [[ -r $FROM_TSV ]] || die "cannot read $FROM_TSV"
   RESULTS=$FROM_TSV
+  # The runs are in the file, not in RUNS: count the values of a measured
+  # metric (errors are recorded once per workload and run, so not those).
+  RUNS=$(awk -F'\t' '$2 != "errors" {n[$1 FS $2]++} END {m = 0; for (k in n) if (n[k] > m) m = n[k]; print m}' "$RESULTS")
   ELAPSED="?"
   LOAD_BEFORE="?"
   LOAD_AFTER="?"
