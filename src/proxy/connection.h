@@ -97,7 +97,7 @@ class Connection final : public net::Deferred, public net::TimerHandler {
   uint32_t addr_attempt_ = 0;
   Stage stage_ = Stage::proxy_header;
   bool per_ip_entered_ = false;
-  bool header_queued_ = false;   // PROXY header for the upstream already built
+  bool header_queued_ = false;    // PROXY header for the upstream already built
   bool client_hup_seen_ = false;  // the client's FIN arrived before the relay started
 };
 

@@ -25,7 +25,9 @@ ListenerSocket::ListenerSocket(Worker& worker, std::shared_ptr<const ListenerRun
   worker_.loop().add(fd_.get(), EPOLLIN, this);
 }
 
-ListenerSocket::~ListenerSocket() { close(); }
+ListenerSocket::~ListenerSocket() {
+  close();
+}
 
 void ListenerSocket::close() {
   resume_.cancel();

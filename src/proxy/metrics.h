@@ -91,7 +91,7 @@ struct ServerMetrics {
   std::string server;  // host:port as configured
   std::atomic<uint64_t> connects{0};
   std::atomic<uint64_t> connect_failures{0};
-  std::atomic<bool> up{true};        // health (checks and passive)
+  std::atomic<bool> up{true};         // health (checks and passive)
   std::atomic<bool> resolved{false};  // has at least one address
   std::atomic<uint64_t> health_checks_failed{0};
   // Failed connects in a row from workers; a few mark the server down until

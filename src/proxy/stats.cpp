@@ -204,9 +204,9 @@ std::string render_html(const StatsSnapshot& s) {
   m.for_each_server([&](const ServerMetrics& sm) {
     out += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                        html_escape(sm.upstream), html_escape(sm.server),
-                       sm.usable() ? "up"
+                       sm.usable()                                   ? "up"
                        : sm.resolved.load(std::memory_order_relaxed) ? "<b>down</b>"
-                                                                      : "<b>unresolved</b>",
+                                                                     : "<b>unresolved</b>",
                        sm.connects.load(std::memory_order_relaxed),
                        sm.connect_failures.load(std::memory_order_relaxed));
   });

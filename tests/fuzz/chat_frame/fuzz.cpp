@@ -52,9 +52,8 @@ void check_request(std::span<const uint8_t> frame) {
     ferry::chat::append_serialized(req, again);
     ferry::chat::pb::Request back;
     const char* why2 = "";
-    if (ferry::chat::decode_request(
-            {reinterpret_cast<const uint8_t*>(again.data()), again.size()}, back, why2) !=
-        ferry::chat::Decoded::ok)
+    if (ferry::chat::decode_request({reinterpret_cast<const uint8_t*>(again.data()), again.size()},
+                                    back, why2) != ferry::chat::Decoded::ok)
       std::abort();
   }
   ferry::chat::pb::Response resp;

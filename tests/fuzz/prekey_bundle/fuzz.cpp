@@ -32,7 +32,8 @@ void write_seeds(const std::string& dir) {
   IdentityKeyPair bob = IdentityKeyPair::from_seed(Bytes(32, 2)).value();
   SignedPrekeyPair spk = generate_signed_prekey(bob, 1);
   OneTimePrekeyPair opk = generate_one_time_prekeys(7, 1)[0];
-  write_seed(dir, "bundle", 0, PrekeyBundle{bob.public_key(), spk.public_part(), std::nullopt}.encode());
+  write_seed(dir, "bundle", 0,
+             PrekeyBundle{bob.public_key(), spk.public_part(), std::nullopt}.encode());
   write_seed(dir, "bundle_opk", 0,
              PrekeyBundle{bob.public_key(), spk.public_part(), opk.public_part()}.encode());
   write_seed(dir, "signed_prekey", 1, view(spk.serialize()));
