@@ -1,5 +1,5 @@
 // HMAC-SHA256 and HKDF-SHA256 (RFC 5869) for X3DH and the Double Ratchet.
-// Thin wrappers over OpenSSL EVP_MAC / EVP_KDF.
+// HMAC from libsodium; HKDF is primitives/hash.h's, over OpenSSL EVP_KDF.
 #pragma once
 
 #include <cstddef>

@@ -101,21 +101,26 @@ void hash_parts(HashKind kind, std::initializer_list<ByteView> parts, uint8_t* o
   }
 }
 
-void noise_hkdf(HashKind kind, ByteView chaining_key, ByteView ikm, size_t num_outputs,
-                uint8_t* out) {
-  // Noise's HKDF is RFC 5869 HKDF with empty info: output i is T(i).
+void hkdf(HashKind kind, ByteView salt, ByteView ikm, ByteView info, uint8_t* out, size_t out_len) {
   EVP_KDF_CTX* ctx = hkdf_kdf() ? EVP_KDF_CTX_new(hkdf_kdf()) : nullptr;
   OSSL_PARAM params[] = {
       OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, const_cast<char*>(digest_name(kind)),
                                        0),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, nonnull(chaining_key),
-                                        chaining_key.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, nonnull(salt), salt.size()),
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, nonnull(ikm), ikm.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, nonnull(info), info.size()),
       OSSL_PARAM_construct_end(),
   };
-  bool ok = ctx && EVP_KDF_derive(ctx, out, num_outputs * hash_len(kind), params) == 1;
+  bool ok =
+      ctx && out_len <= 255 * hash_len(kind) && EVP_KDF_derive(ctx, out, out_len, params) == 1;
   EVP_KDF_CTX_free(ctx);
   if (!ok) std::abort();  // only fails if OpenSSL lacks HKDF or the digest
+}
+
+void noise_hkdf(HashKind kind, ByteView chaining_key, ByteView ikm, size_t num_outputs,
+                uint8_t* out) {
+  // Noise's HKDF is RFC 5869 HKDF with empty info: output i is T(i).
+  hkdf(kind, chaining_key, ikm, {}, out, num_outputs * hash_len(kind));
 }
 
 }  // namespace ferry::crypto
