@@ -153,9 +153,10 @@ Result<void> HandshakeState::process_dh(Token t) {
   }
 }
 
-Result<void> HandshakeState::next_psk(SecretBytes& psk) {
+// The "psk" token, the same whether writing or reading (Noise rev 34 §9.2).
+Result<void> HandshakeState::mix_next_psk() {
   if (next_psk_ >= psks_.size()) return make_error(Errc::invalid_state, "no pre-shared key left");
-  psk = psks_[next_psk_++];
+  symmetric_.mix_key_and_hash(view(psks_[next_psk_++]));
   return {};
 }
 
@@ -198,10 +199,8 @@ Result<void> HandshakeState::write_tokens(const std::vector<Token>& tokens, Byte
         break;
       }
       case Token::psk: {
-        SecretBytes psk;
-        auto r = next_psk(psk);
+        auto r = mix_next_psk();
         if (!r) return r;
-        symmetric_.mix_key_and_hash(view(psk));
         break;
       }
       default: {
@@ -238,10 +237,8 @@ Result<void> HandshakeState::read_tokens(const std::vector<Token>& tokens, ByteR
         break;
       }
       case Token::psk: {
-        SecretBytes psk;
-        auto r = next_psk(psk);
+        auto r = mix_next_psk();
         if (!r) return r;
-        symmetric_.mix_key_and_hash(view(psk));
         break;
       }
       default: {

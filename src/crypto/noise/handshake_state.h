@@ -85,7 +85,7 @@ class HandshakeState {
   Result<void> process_dh(Token t);
   Result<void> write_tokens(const std::vector<Token>& tokens, Bytes& out);
   Result<void> read_tokens(const std::vector<Token>& tokens, ByteReader& in);
-  Result<void> next_psk(SecretBytes& psk);
+  Result<void> mix_next_psk();
   void finish_message();
 
   Protocol protocol_;
