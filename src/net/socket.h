@@ -29,6 +29,10 @@ Fd connect_tcp(const SocketAddress& addr, int& errno_out);
 // The pending error of a socket after a non-blocking connect (0 = connected).
 int socket_error(int fd);
 
+// True for errors that say this process or host ran short (descriptors,
+// memory, local ports), not that the peer is at fault.
+bool out_of_resources(int err);
+
 void set_nodelay(int fd);
 SocketAddress local_address(int fd);
 SocketAddress peer_address(int fd);

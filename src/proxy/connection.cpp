@@ -238,6 +238,13 @@ void Connection::connect_next() {
     }
     int err = 0;
     net::Fd fd = net::connect_tcp(addr, err);
+    if (!fd && net::out_of_resources(err)) {
+      // Our shortage, not the server's fault: no server is marked down for it.
+      log::write_limited(log::Level::error, "upstream_socket_failed",
+                         {{"upstream", up.name()}, {"error", std::strerror(err)}});
+      close(CloseReason::connect_failed);
+      return;
+    }
     if (!fd) {
       upstream_failed(std::strerror(err));
       continue;
@@ -375,6 +382,7 @@ void Connection::on_timer() {
       counters().proxy_header_timeouts.add();
       close(CloseReason::handshake_timeout);
       return;
+    case Stage::awaiting_data:  // a LOCAL header, then nothing
     case Stage::tls_handshake:
       close(CloseReason::handshake_timeout);
       return;

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "net/socket.h"
 #include "proxy/connection.h"
 #include "proxy/worker.h"
 
@@ -53,8 +54,9 @@ void ListenerSocket::on_io(uint32_t) {
     int fd = ::accept4(fd_.get(), peer.sa(), peer.len_ptr(), SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) return;
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+      if (net::out_of_resources(errno)) {
         // Out of descriptors: stop accepting briefly instead of spinning.
+        runtime_->metrics->per_worker[worker_.index()]->accept_failures.add();
         log::write_limited(log::Level::error, "accept_failed",
                            {{"listener", runtime_->config.name}, {"error", std::strerror(errno)}});
         pause();

@@ -66,6 +66,7 @@ struct alignas(64) ListenerCounters {
   Counter tls_handshake_failures;
   Counter proxy_header_errors;
   Counter proxy_header_timeouts;
+  Counter accept_failures;  // accept(2) out of descriptors or memory
 };
 
 // One listener's counters, one block per worker. Never freed: a listener

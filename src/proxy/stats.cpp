@@ -119,6 +119,9 @@ std::string render_prometheus(const StatsSnapshot& s) {
                &LC::tls_handshakes);
   per_listener("ferry_tls_handshake_failures_total", "counter", "TLS handshakes that failed.",
                &LC::tls_handshake_failures);
+  per_listener("ferry_accept_errors_total", "counter",
+               "Accepts that failed for want of file descriptors or memory (listener paused).",
+               &LC::accept_failures);
   w.family("ferry_proxy_header_errors_total", "counter",
            "PROXY protocol headers refused, by reason.");
   m.for_each_listener([&](const ListenerMetrics& l) {

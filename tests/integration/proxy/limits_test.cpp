@@ -1,5 +1,7 @@
 // Admission: the global cap, the per-listener cap, per-client-IP caps and
 // rates; every refusal counted by reason.
+#include <sys/resource.h>
+
 #include <vector>
 
 #include "harness/test_upstream.h"
@@ -92,6 +94,38 @@ TEST(Limits, PerIpLimitsSeeTheClientFromTheProxyHeader) {
   EXPECT_TRUE(open_as("198.51.100.1", a));
   EXPECT_TRUE(open_as("198.51.100.2", b)) << "a different client was limited";
   EXPECT_FALSE(open_as("198.51.100.1", c)) << "the same client got a second connection";
+}
+
+// Out of file descriptors, the proxy pauses accepting, logs and counts it,
+// keeps what it has, and takes new clients again once descriptors are free.
+TEST(Limits, RunningOutOfDescriptorsIsCountedAndRecovers) {
+  TestUpstream up;
+  uint16_t port = free_port();
+  RunningProxy proxy(simple_config(port, up.port(), "", "", "health_check_interval = \"0s\"\n"));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+  net::Fd first;
+  ASSERT_TRUE(relayed(first, port));
+
+  // No new descriptor at all (the limit caps descriptor numbers, and the
+  // lowest ones are taken): every accept fails until it is lifted.
+  const pid_t pid = proxy.process().pid();
+  rlimit before{};
+  ASSERT_EQ(::prlimit(pid, RLIMIT_NOFILE, nullptr, &before), 0);
+  rlimit tight{0, before.rlim_max};  // the soft limit only: no privilege needed
+  ASSERT_EQ(::prlimit(pid, RLIMIT_NOFILE, &tight, nullptr), 0);
+
+  std::vector<net::Fd> clients;  // the kernel completes these; they wait in the backlog
+  for (int i = 0; i < 4; ++i) clients.push_back(connect_to("127.0.0.1", port));
+  for (auto& c : clients) ASSERT_TRUE(c);
+  EXPECT_TRUE(proxy.process().wait_for_log("accept_failed", 5s)) << proxy.process().err();
+  // What was relayed before is untouched.
+  EXPECT_TRUE(send_all(first.get(), "still") && recv_exact(first.get(), 5) == "still");
+
+  ASSERT_EQ(::prlimit(pid, RLIMIT_NOFILE, &before, nullptr), 0);
+  clients.clear();
+  EXPECT_TRUE(proxy.wait_metric("ferry_accept_errors_total", {}, 1));
+  net::Fd again;
+  EXPECT_TRUE(wait_until([&] { return relayed(again, port); }, 3s));
 }
 
 }  // namespace

@@ -511,6 +511,23 @@ TEST(ProxyProtocol, TheLongestV1HeaderIsAccepted) {
   EXPECT_TRUE(r.echoed);
 }
 
+TEST(ProxyProtocol, ALocalHeaderAndThenSilenceIsClosedAtTheHandshakeTimeout) {
+  // After a LOCAL header the proxy waits for data before dialing; that wait
+  // is bounded like the header itself, or silent sockets would pile up.
+  TestUpstream up;
+  uint16_t port = free_port();
+  RunningProxy proxy(accepting_config(port, up.port(), "300ms", "v2"));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+  net::Fd fd = connect_to("127.0.0.1", port);
+  ASSERT_TRUE(send_all(fd.get(), pp::build_v2_local()));
+  EXPECT_TRUE(wait_closed(fd.get(), 5s)) << "a silent LOCAL connection was kept";
+  EXPECT_TRUE(
+      proxy.wait_metric("ferry_connections_closed_total", {"reason=\"handshake_timeout\""}, 1))
+      << proxy.metrics();
+  EXPECT_EQ(proxy.metric("ferry_proxy_header_errors_total", {}), 0) << "the header was valid";
+  EXPECT_EQ(up.accepted(), 0u);
+}
+
 TEST(ProxyProtocol, V2LocalKeepsTheConnectionsOwnAddresses) {
   TestUpstream up;
   uint16_t port = free_port();
