@@ -19,6 +19,34 @@ PublicKey to_public(const Bytes& b) {
   return k;
 }
 
+// The private record of either prekey: format, id, X25519 private key, then
+// `tail` (a signed prekey's signature; nothing for a one-time prekey).
+SecretBytes private_record(uint32_t id, const DhKeyPair& key, ByteView tail) {
+  Bytes head;
+  ByteWriter w(head);
+  w.u8(kPrivateFormat);
+  w.u32(id);
+  SecretBytes out(head.begin(), head.end());
+  out.insert(out.end(), key.private_key.begin(), key.private_key.end());
+  out.insert(out.end(), tail.begin(), tail.end());
+  return out;
+}
+
+// Reads what private_record wrote; `tail` receives exactly tail_len bytes.
+Result<DhKeyPair> read_private_record(ByteView bytes, std::string_view what, uint32_t& id,
+                                      uint8_t* tail, size_t tail_len) {
+  ByteReader r(bytes);
+  uint8_t format = 0;
+  ByteView priv;
+  if (!r.u8(format) || !r.u32(id) || !r.take(kKeyLen, priv) || !r.copy_to(tail, tail_len) ||
+      !r.done()) {
+    return make_error(Errc::malformed, std::string(what) + ": wrong length");
+  }
+  if (format != kPrivateFormat)
+    return make_error(Errc::unsupported, std::string(what) + ": unknown format");
+  return x25519_from(priv);
+}
+
 }  // namespace
 
 Bytes signed_prekey_message(uint32_t id, const PublicKey& public_key) {
@@ -40,28 +68,13 @@ SignedPrekey SignedPrekeyPair::public_part() const {
 }
 
 SecretBytes SignedPrekeyPair::serialize() const {
-  Bytes tmp;
-  ByteWriter w(tmp);
-  w.u8(kPrivateFormat);
-  w.u32(id);
-  SecretBytes out(tmp.begin(), tmp.end());
-  out.insert(out.end(), key.private_key.begin(), key.private_key.end());
-  out.insert(out.end(), signature.begin(), signature.end());
-  return out;
+  return private_record(id, key, signature);
 }
 
 Result<SignedPrekeyPair> SignedPrekeyPair::deserialize(ByteView bytes) {
-  ByteReader r(bytes);
-  uint8_t format = 0;
   SignedPrekeyPair out;
-  ByteView priv;
-  if (!r.u8(format) || !r.u32(out.id) || !r.take(kKeyLen, priv) ||
-      !r.copy_to(out.signature.data(), kSignatureLen) || !r.done()) {
-    return make_error(Errc::malformed, "signed prekey: wrong length");
-  }
-  if (format != kPrivateFormat)
-    return make_error(Errc::unsupported, "signed prekey: unknown format");
-  auto kp = x25519_from(priv);
+  auto kp =
+      read_private_record(bytes, "signed prekey", out.id, out.signature.data(), kSignatureLen);
   if (!kp) return kp.error();
   out.key = std::move(*kp);
   return out;
@@ -72,26 +85,12 @@ OneTimePrekey OneTimePrekeyPair::public_part() const {
 }
 
 SecretBytes OneTimePrekeyPair::serialize() const {
-  Bytes tmp;
-  ByteWriter w(tmp);
-  w.u8(kPrivateFormat);
-  w.u32(id);
-  SecretBytes out(tmp.begin(), tmp.end());
-  out.insert(out.end(), key.private_key.begin(), key.private_key.end());
-  return out;
+  return private_record(id, key, {});
 }
 
 Result<OneTimePrekeyPair> OneTimePrekeyPair::deserialize(ByteView bytes) {
-  ByteReader r(bytes);
-  uint8_t format = 0;
   OneTimePrekeyPair out;
-  ByteView priv;
-  if (!r.u8(format) || !r.u32(out.id) || !r.take(kKeyLen, priv) || !r.done()) {
-    return make_error(Errc::malformed, "one-time prekey: wrong length");
-  }
-  if (format != kPrivateFormat)
-    return make_error(Errc::unsupported, "one-time prekey: unknown format");
-  auto kp = x25519_from(priv);
+  auto kp = read_private_record(bytes, "one-time prekey", out.id, nullptr, 0);
   if (!kp) return kp.error();
   out.key = std::move(*kp);
   return out;
