@@ -2,6 +2,8 @@
 // rates; every refusal counted by reason.
 #include <sys/resource.h>
 
+#include <filesystem>
+#include <string>
 #include <vector>
 
 #include "harness/test_upstream.h"
@@ -14,6 +16,20 @@ namespace {
 bool relayed(net::Fd& fd, uint16_t port) {
   fd = connect_to("127.0.0.1", port);
   return fd && send_all(fd.get(), "hi") && recv_exact(fd.get(), 2).has_value();
+}
+
+// The lowest descriptor number `pid` does not use: the next one it opens.
+int lowest_free_fd(pid_t pid) {
+  std::vector<bool> used;
+  for (const auto& e :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+    size_t n = std::stoul(e.path().filename().string());
+    if (n >= used.size()) used.resize(n + 1);
+    used[n] = true;
+  }
+  int fd = 0;
+  while (fd < static_cast<int>(used.size()) && used[fd]) ++fd;
+  return fd;
 }
 
 TEST(Limits, TheGlobalCapRefusesTheConnectionOverIt) {
@@ -124,6 +140,46 @@ TEST(Limits, RunningOutOfDescriptorsIsCountedAndRecovers) {
   ASSERT_EQ(::prlimit(pid, RLIMIT_NOFILE, &before, nullptr), 0);
   clients.clear();
   EXPECT_TRUE(proxy.wait_metric("ferry_accept_errors_total", {}, 1));
+  net::Fd again;
+  EXPECT_TRUE(wait_until([&] { return relayed(again, port); }, 3s));
+}
+
+// Room to accept a client but none to dial the upstream: that is the proxy's
+// shortage, so the client is closed and no upstream server is blamed.
+TEST(Limits, NoDescriptorForTheUpstreamSocketBlamesNoServer) {
+  TestUpstream up;
+  uint16_t port = free_port();
+  RunningProxy proxy(simple_config(port, up.port(), "", "", "health_check_interval = \"60s\"\n"));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+  const pid_t pid = proxy.process().pid();
+  rlimit before{};
+  ASSERT_EQ(::prlimit(pid, RLIMIT_NOFILE, nullptr, &before), 0);
+
+  // Exactly one free descriptor number below the limit: accept takes it,
+  // the upstream socket finds none. More tries than passive health needs
+  // (three failed connects in a row) to mark a server down.
+  int closed = 0;
+  for (int i = 0; i < 5; ++i) {
+    // The lowest free number, and the limit just above it; checked again
+    // after setting it, in case the proxy closed a lower one meanwhile.
+    bool set = false;
+    for (int tries = 0; tries < 20 && !set; ++tries) {
+      int free_fd = lowest_free_fd(pid);
+      rlimit one{static_cast<rlim_t>(free_fd + 1), before.rlim_max};
+      ASSERT_EQ(::prlimit(pid, RLIMIT_NOFILE, &one, nullptr), 0);
+      set = lowest_free_fd(pid) == free_fd;
+    }
+    ASSERT_TRUE(set);
+    net::Fd c = connect_to("127.0.0.1", port);
+    ASSERT_TRUE(c);
+    ASSERT_TRUE(send_all(c.get(), "hi"));
+    closed += wait_closed(c.get(), 3s) ? 1 : 0;
+  }
+  ASSERT_EQ(::prlimit(pid, RLIMIT_NOFILE, &before, nullptr), 0);
+  EXPECT_EQ(closed, 5);
+  EXPECT_TRUE(proxy.process().wait_for_log("upstream_socket_failed", 3s));
+  EXPECT_EQ(proxy.metric("ferry_upstream_connect_failures_total", {}), 0) << proxy.metrics();
+  EXPECT_EQ(proxy.metric("ferry_upstream_server_up", {}), 1) << proxy.metrics();
   net::Fd again;
   EXPECT_TRUE(wait_until([&] { return relayed(again, port); }, 3s));
 }
