@@ -298,7 +298,13 @@ relay_target() { # PORT_KIND: plain|tls
   [[ $1 = tls ]] && echo "127.0.0.1:$TLS_PORT" || echo "127.0.0.1:$PLAIN_PORT"
 }
 
-watch_args() { [[ -n $RELAY_PID ]] && echo "--watch-pid $RELAY_PID"; }
+# The relay's CPU, and the echo server's: it makes one recv and one send per
+# round trip, half of any relay's, so it shows the kernel floor in the same run.
+watch_args() {
+  local args="--watch-upstream-pid $ECHO_PID"
+  [[ -n $RELAY_PID ]] && args+=" --watch-pid $RELAY_PID"
+  echo "$args"
+}
 
 # run_loadgen NAME ARGS...: one bounded loadgen run; prints its result line.
 run_loadgen() {
@@ -327,6 +333,7 @@ measure_pingpong() { # connections
   record "$CURRENT_RELAY" "pp${n}_p50" "$(kv p50_us "$line")"
   record "$CURRENT_RELAY" "pp${n}_p99" "$(kv p99_us "$line")"
   [[ -n $RELAY_PID ]] && record "$CURRENT_RELAY" "pp${n}_cpu" "$(kv cpu_us_per_op "$line")"
+  record "$CURRENT_RELAY" "pp${n}_echo_cpu" "$(kv upstream_cpu_us_per_op "$line")"
   count_errors "$CURRENT_RELAY" "$line"
   log "  msgs/s=$(kv msgs_per_s "$line") p99_us=$(kv p99_us "$line") cpu_us/rt=$(kv cpu_us_per_op "$line") errors=$(kv errors "$line")"
 }
@@ -412,6 +419,7 @@ measure_connect() {
     --warmup "$WARMUP" --concurrency "$CONNECT_CONCURRENCY" $(watch_args)) || return 1
   record "$CURRENT_RELAY" connect_rate "$(kv ops_per_s "$line")"
   [[ -n $RELAY_PID ]] && record "$CURRENT_RELAY" connect_cpu "$(kv cpu_us_per_op "$line")"
+  record "$CURRENT_RELAY" connect_echo_cpu "$(kv upstream_cpu_us_per_op "$line")"
   count_errors "$CURRENT_RELAY" "$line"
   log "  conns/s=$(kv ops_per_s "$line") cpu_us=$(kv cpu_us_per_op "$line") errors=$(kv errors "$line")"
 }
@@ -446,6 +454,7 @@ setup_all() {
 
   start_bg echo "$ECHO" --listen "127.0.0.1:$ECHO_PORT" --threads 1 --max-seconds "$PROCESS_MAX_SECONDS" ||
     die "echo server did not start"
+  ECHO_PID=$BG_PID
   timeout 15 "$LOADGEN" wait --target "127.0.0.1:$ECHO_PORT" --setup-timeout 10 >/dev/null ||
     die "echo server not answering: $(tail -3 "$TMP/echo.log")"
 }
@@ -540,10 +549,12 @@ ROWS=(
   "pp100_msgs|pingpong100|ping-pong 100 conn × 512 B: msgs/s|0||"
   "pp100_p99|pingpong100|ping-pong 100 conn: p99 round trip, µs|0||"
   "pp100_cpu|pingpong100|relay CPU per round trip, 100 conn, µs|1|≤ 0.6× WhatsApp|haproxy-whatsapp:le:0.6"
+  "pp100_echo_cpu|pingpong100|echo server CPU per round trip (1 recv + 1 send), 100 conn, µs|1||"
   "pp1000_msgs|pingpong1000|ping-pong 1000 conn × 512 B: msgs/s|0|≥ 1.5× WhatsApp|haproxy-whatsapp:ge:1.5"
   "pp1000_p50|pingpong1000|ping-pong 1000 conn: p50 round trip, µs|0||"
   "pp1000_p99|pingpong1000|ping-pong 1000 conn: p99 round trip, µs|0|≤ 1× WhatsApp|haproxy-whatsapp:le:1"
   "pp1000_cpu|pingpong1000|relay CPU per round trip, 1000 conn, µs|1|≤ 0.6× WhatsApp|haproxy-whatsapp:le:0.6"
+  "pp1000_echo_cpu|pingpong1000|echo server CPU per round trip (1 recv + 1 send), 1000 conn, µs|1||"
   "bulk_gbps|bulk|one bulk stream (iperf3), Gbit/s|2|≥ 1.2× splice|haproxy-splice:ge:1.2"
   "bulk_cpu|bulk|relay CPU per GB carried, ms|0||"
   "idle_mem|memory|memory per idle relayed connection ($HOLD_CONNECTIONS held), bytes|0|≤ 1024 B|abs:le:1024"
@@ -555,6 +566,7 @@ ROWS=(
   "tls_default_cpu|tls-default|relay CPU per TLS handshake, HAProxy RSA-4096 vs ferry default cert, µs|0|≤ 0.1× HAProxy|hap:le:0.1"
   "connect_rate|connect|new connections/s (connect, 16 B echo, close)|0||"
   "connect_cpu|connect|relay CPU per new connection, µs|1|≤ 0.7× HAProxy|hap:le:0.7"
+  "connect_echo_cpu|connect|echo server CPU per new connection (accept, echo, close), µs|1||"
 )
 
 # verdict SPEC METRIC -> "met", "missed" or "" (cannot tell from this run)

@@ -82,7 +82,7 @@ class Cycles {
   Cycles(const Options& opt, SSL_CTX* tls)
       : opt_(opt),
         tls_(tls),
-        cpu_(opt.watch_pids),
+        cpu_(opt),
         slots_(static_cast<size_t>(std::max(1, opt.concurrency))) {}
 
   int run() {
@@ -334,14 +334,14 @@ class Cycles {
       r.add("group", group_.empty() ? "none" : group_);
       r.add("peer_key", peer_key_.empty() ? "none" : peer_key_);
     }
-    add_cpu(r, cpu_, completed_);
+    cpu_.add_to(r, completed_);
     r.add_errors(errors_);
     r.print();
   }
 
   const Options& opt_;
   SSL_CTX* tls_;
-  CpuWindow cpu_;
+  CpuWatch cpu_;
   Poller poller_;
   ErrorCounter errors_;
   LatencyRecorder latencies_;

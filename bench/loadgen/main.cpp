@@ -8,7 +8,8 @@
 //
 // Each prints one key=value result line on stdout (hold prints two); logs go
 // to stderr. --watch-pid PID (repeatable) adds that process's CPU over the
-// measured window: relay_cpu_us and cpu_us_per_op.
+// measured window: relay_cpu_us and cpu_us_per_op; --watch-upstream-pid PID
+// adds upstream_cpu_us and upstream_cpu_us_per_op.
 #include <CLI/CLI.hpp>
 #include <string>
 
@@ -28,6 +29,8 @@ void add_timing(CLI::App* cmd, Options& o) {
   cmd->add_option("--warmup", o.warmup_s, "seconds before measuring")
       ->check(CLI::Range(0.0, 600.0));
   cmd->add_option("--watch-pid", o.watch_pids, "report this process's CPU (repeatable)");
+  cmd->add_option("--watch-upstream-pid", o.upstream_pids,
+                  "report this upstream process's CPU (repeatable)");
   cmd->add_option("--setup-timeout", o.setup_timeout_s, "seconds to open connections")
       ->check(CLI::Range(0.1, 3600.0));
   cmd->add_option("--op-timeout", o.op_timeout_s, "seconds one exchange may take")

@@ -19,9 +19,10 @@ struct Options {
   int concurrency = 32;    // connect, tls-handshake: operations in flight
   int parallel = 256;      // connects in flight while opening connections
   double setup_timeout_s = 60;
-  double op_timeout_s = 5;        // one connection's exchange, one handshake
-  std::vector<pid_t> watch_pids;  // relay processes whose CPU is reported
-  bool connect_only = false;      // wait: a TCP connect is enough
+  double op_timeout_s = 5;           // one connection's exchange, one handshake
+  std::vector<pid_t> watch_pids;     // relay processes whose CPU is reported
+  std::vector<pid_t> upstream_pids;  // upstream (echo) processes, the same
+  bool connect_only = false;         // wait: a TCP connect is enough
 };
 
 // Byte `i` of the data every connection sends, so an echo can be checked

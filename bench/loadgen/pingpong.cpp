@@ -31,7 +31,7 @@ struct Conn {
 
 class PingPong {
  public:
-  explicit PingPong(const Options& opt) : opt_(opt), cpu_(opt.watch_pids) {}
+  explicit PingPong(const Options& opt) : opt_(opt), cpu_(opt) {}
 
   int run() {
     StopSignal stop;
@@ -152,13 +152,13 @@ class PingPong {
     r.add("p50_us", latencies_.quantile_us(0.50));
     r.add("p99_us", latencies_.quantile_us(0.99));
     r.add("p999_us", latencies_.quantile_us(0.999));
-    add_cpu(r, cpu_, messages_);
+    cpu_.add_to(r, messages_);
     r.add_errors(errors_);
     r.print();
   }
 
   const Options& opt_;
-  CpuWindow cpu_;
+  CpuWatch cpu_;
   Poller poller_;
   ErrorCounter errors_;
   LatencyRecorder latencies_;
