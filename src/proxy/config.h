@@ -20,6 +20,8 @@ namespace ferry::proxy {
 enum class ProxyHeader : uint8_t { none, v1, v2 };
 enum class KeyType : uint8_t { ecdsa_p256, rsa_2048, rsa_4096 };
 enum class ShareLink : uint8_t { none, whatsapp, ferry };
+// automatic: one worker per CPU, pinned, when there are as many workers as CPUs.
+enum class CpuAffinity : uint8_t { automatic, none };
 
 struct StatsConfig {
   bool enabled = true;
@@ -80,7 +82,8 @@ struct Config {
   bool log_client_addresses = false;
   std::string log_level = "info";
   uint32_t workers = 0;  // event loops; 0 = one per core
-  std::string user;      // drop privileges to this user after binding
+  CpuAffinity cpu_affinity = CpuAffinity::automatic;
+  std::string user;  // drop privileges to this user after binding
   StatsConfig stats;
   LimitsConfig limits;
   TlsConfig tls;
@@ -93,8 +96,9 @@ struct Config {
     return max_connections == o.max_connections && public_host == o.public_host &&
            share_link == o.share_link && drain_timeout == o.drain_timeout &&
            log_client_addresses == o.log_client_addresses && log_level == o.log_level &&
-           workers == o.workers && user == o.user && stats == o.stats && limits == o.limits &&
-           tls == o.tls && listeners == o.listeners && upstreams == o.upstreams;
+           workers == o.workers && cpu_affinity == o.cpu_affinity && user == o.user &&
+           stats == o.stats && limits == o.limits && tls == o.tls && listeners == o.listeners &&
+           upstreams == o.upstreams;
   }
 };
 

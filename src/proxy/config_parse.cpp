@@ -91,10 +91,10 @@ class Parser {
   Config parse(const toml::table& root) {
     Config c;
     c.source = file_;
-    only_keys(
-        root, "",
-        {"max_connections", "public_host", "share_link", "drain_timeout", "log_client_addresses",
-         "log_level", "workers", "user", "stats", "limits", "tls", "listener", "upstream"});
+    only_keys(root, "",
+              {"max_connections", "public_host", "share_link", "drain_timeout",
+               "log_client_addresses", "log_level", "workers", "cpu_affinity", "user", "stats",
+               "limits", "tls", "listener", "upstream"});
     get_count(root, "", "max_connections", 1, kMaxCount, c.max_connections);
     if (auto n = get_string(root, "", "public_host", c.public_host)) {
       if (!c.public_host.empty() && !values::is_dns_name(c.public_host) &&
@@ -115,6 +115,11 @@ class Parser {
       }
     }
     get_count(root, "", "workers", 0, kMaxWorkers, c.workers);
+    if (auto n = get_string(root, "", "cpu_affinity", scratch_)) {
+      auto v = values::parse_cpu_affinity(scratch_);
+      if (!v) fail(*n, "cpu_affinity", "must be one of " + std::string(values::kCpuAffinityNames));
+      c.cpu_affinity = *v;
+    }
     if (auto n = get_string(root, "", "user", c.user)) {
       if (!values::is_user_name(c.user)) {
         fail(*n, "user", "must be a user name: letters, digits, '.', '_', '-'");

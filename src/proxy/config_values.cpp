@@ -58,6 +58,16 @@ std::string_view share_link_name(ShareLink v) {
   return "none";
 }
 
+std::string_view cpu_affinity_name(CpuAffinity v) {
+  switch (v) {
+    case CpuAffinity::automatic:
+      return "auto";
+    case CpuAffinity::none:
+      return "none";
+  }
+  return "auto";
+}
+
 std::optional<ProxyHeader> parse_proxy_header(std::string_view text) {
   for (auto v : {ProxyHeader::none, ProxyHeader::v1, ProxyHeader::v2}) {
     if (text == proxy_header_name(v)) return v;
@@ -75,6 +85,13 @@ std::optional<KeyType> parse_key_type(std::string_view text) {
 std::optional<ShareLink> parse_share_link(std::string_view text) {
   for (auto v : {ShareLink::none, ShareLink::whatsapp, ShareLink::ferry}) {
     if (text == share_link_name(v)) return v;
+  }
+  return std::nullopt;
+}
+
+std::optional<CpuAffinity> parse_cpu_affinity(std::string_view text) {
+  for (auto v : {CpuAffinity::automatic, CpuAffinity::none}) {
+    if (text == cpu_affinity_name(v)) return v;
   }
   return std::nullopt;
 }

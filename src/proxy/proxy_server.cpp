@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "net/socket.h"
+#include "proxy/cpu_placement.h"
 #include "proxy/privileges.h"
 #include "proxy/stats.h"
 
@@ -34,9 +35,13 @@ void raise_fd_limit(uint64_t max_connections) {
   }
 }
 
+// 0 = one per CPU this process may use: in a container limited to a cpuset,
+// the CPUs of the cpuset, not of the host.
 size_t worker_count(const Config& c) {
   if (c.workers > 0) return c.workers;
-  return std::max(1u, std::thread::hardware_concurrency());
+  size_t cpus = allowed_cpus().size();
+  if (cpus == 0) cpus = std::thread::hardware_concurrency();
+  return std::max<size_t>(1, cpus);
 }
 
 }  // namespace
@@ -216,12 +221,15 @@ bool ProxyServer::init(std::string& error) {
 
 int ProxyServer::run() {
   running_workers_ = workers_.size();
-  for (auto& w : workers_) {
-    w->start([this] {
+  std::vector<int> cpus = worker_cpus(initial_.cpu_affinity, workers_.size(), allowed_cpus());
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    workers_[i]->start(cpus[i], [this] {
       if (running_workers_.fetch_sub(1) == 1) control_.stop();
     });
   }
-  log::info("started", {{"workers", workers_.size()}, {"source", initial_.source}});
+  log::info(
+      "started",
+      {{"workers", workers_.size()}, {"pinned", cpus.front() >= 0}, {"source", initial_.source}});
   control_.run();
   for (auto& w : workers_) w->join();
   log::info("stopped", {{"draining", draining_}});
@@ -250,8 +258,9 @@ void ProxyServer::reload() {
     return;
   }
   if (next.workers != runtime_->config.workers ||
+      next.cpu_affinity != runtime_->config.cpu_affinity ||
       !(next.stats.listen == runtime_->config.stats.listen) || next.user != runtime_->config.user) {
-    log::warn("reload_needs_restart", {{"keys", "workers, stats.listen, user"}});
+    log::warn("reload_needs_restart", {{"keys", "workers, cpu_affinity, stats.listen, user"}});
   }
   apply_settings(next);
   // reload_done is logged once every worker runs the new listener set.

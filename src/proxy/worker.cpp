@@ -2,8 +2,12 @@
 
 #include <signal.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include "common/log.h"
 #include "proxy/connection.h"
+#include "proxy/cpu_placement.h"
 #include "proxy/listener.h"
 
 namespace ferry::proxy {
@@ -42,12 +46,16 @@ void Worker::retire(std::unique_ptr<ListenerSocket> l) {
   loop_.defer_delete(l.release());
 }
 
-void Worker::start(std::function<void()> on_stopped) {
-  thread_ = std::thread([this, on_stopped = std::move(on_stopped)] {
+void Worker::start(int cpu, std::function<void()> on_stopped) {
+  thread_ = std::thread([this, cpu, on_stopped = std::move(on_stopped)] {
     // Signals go to the control thread's signalfd, never to a worker.
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, nullptr);
+    if (cpu >= 0 && !pin_this_thread(cpu)) {
+      log::warn("worker_not_pinned",
+                {{"worker", index_}, {"cpu", cpu}, {"error", std::strerror(errno)}});
+    }
     loop_.run();
     if (on_stopped) on_stopped();
   });

@@ -44,9 +44,9 @@ class Worker {
   // Replaces the listener set. Loop thread, or before start().
   void apply(std::vector<Binding> bindings);
 
-  // Runs the loop in a new thread; `on_stopped` runs on that thread when the
-  // loop has ended (drained or closed).
-  void start(std::function<void()> on_stopped);
+  // Runs the loop in a new thread, pinned to `cpu` unless it is -1;
+  // `on_stopped` runs on that thread when the loop has ended (drained or closed).
+  void start(int cpu, std::function<void()> on_stopped);
   void join();
   // Loop thread: stop accepting; the loop ends when the last connection does.
   void drain();

@@ -200,6 +200,8 @@ const BadConfig kBad[] = {
      "must be one of ecdsa-p256, rsa-2048, rsa-4096"},
     {"share_link telegram", with("share_link = \"telegram\""), 1, 14, "share_link",
      "must be one of none, whatsapp, ferry"},
+    {"cpu_affinity spread", with("cpu_affinity = \"spread\""), 1, 16, "cpu_affinity",
+     "must be one of auto, none"},
     {"log_level verbose", with("log_level = \"verbose\""), 1, 13, "log_level",
      "must be one of debug, info, warn, error"},
 
