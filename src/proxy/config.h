@@ -21,7 +21,7 @@ enum class ProxyHeader : uint8_t { none, v1, v2 };
 enum class KeyType : uint8_t { ecdsa_p256, rsa_2048, rsa_4096 };
 enum class ShareLink : uint8_t { none, whatsapp, ferry };
 // automatic: one worker per CPU, pinned, when there are as many workers as CPUs.
-enum class CpuAffinity : uint8_t { automatic, none };
+enum class CpuAffinity : uint8_t { none, automatic };
 
 struct StatsConfig {
   bool enabled = true;
@@ -81,9 +81,9 @@ struct Config {
   Millis drain_timeout{30'000};
   bool log_client_addresses = false;
   std::string log_level = "info";
-  uint32_t workers = 0;  // event loops; 0 = one per core
-  CpuAffinity cpu_affinity = CpuAffinity::automatic;
-  std::string user;  // drop privileges to this user after binding
+  uint32_t workers = 0;                          // event loops; 0 = one per core
+  CpuAffinity cpu_affinity = CpuAffinity::none;  // opt-in: see docs/proxy.md
+  std::string user;                              // drop privileges to this user after binding
   StatsConfig stats;
   LimitsConfig limits;
   TlsConfig tls;

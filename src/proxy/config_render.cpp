@@ -52,7 +52,7 @@ void render_globals(Writer& w, const Config& c) {
   w.str("log_level", c.log_level);
   w.comment("Event loops; 0 = one per core.");
   w.number("workers", c.workers);
-  w.comment("auto: with one worker per CPU, pin each to its own CPU (steadier latency).");
+  w.comment("auto: with one worker per CPU, pin each to its own CPU (for dedicated CPUs).");
   w.str("cpu_affinity", values::cpu_affinity_name(c.cpu_affinity));
   if (c.user.empty()) {
     w.comment("user = \"ferry\"   # drop root to this user after binding the ports");

@@ -2,7 +2,10 @@
 // scheduler may leave two busy workers sharing one CPU while the other CPU
 // runs other work; they then take turns a scheduler tick (4 ms here) at a
 // time, and every connection of the waiting worker stalls for it. Pinning
-// each worker to its own CPU removes that tail (bench/results/relay.md).
+// each worker to its own CPU removes that tail, but when another busy process
+// shares the CPUs, a pinned worker cannot move away from it: TLS handshakes
+// cost 20% more CPU (bench/results/relay.md). So pinning is opt-in
+// (cpu_affinity = "auto"), for CPUs that are the proxy's own.
 #pragma once
 
 #include <cstddef>

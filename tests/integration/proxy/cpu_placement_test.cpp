@@ -1,5 +1,6 @@
-// cpu_affinity: with one worker per CPU the workers are pinned, one to each
-// CPU; otherwise (or with "none") every thread is left to the scheduler.
+// cpu_affinity = "auto": with one worker per CPU the workers are pinned, one
+// to each CPU; otherwise, and by default ("none"), every thread is left to the
+// scheduler.
 #include <dirent.h>
 #include <sched.h>
 
@@ -73,7 +74,7 @@ class CpuPlacement : public ::testing::Test {
 };
 
 TEST_F(CpuPlacement, OneWorkerPerCpuPinsEachToItsOwnCpu) {
-  std::vector<int> pinned = pinned_with(cpus_, "");
+  std::vector<int> pinned = pinned_with(cpus_, "cpu_affinity = \"auto\"\n");
   ASSERT_EQ(pinned.size(), static_cast<size_t>(cpus_)) << log_;
   for (size_t i = 1; i < pinned.size(); ++i)
     EXPECT_NE(pinned[i - 1], pinned[i]) << "two workers on one CPU";
@@ -82,13 +83,13 @@ TEST_F(CpuPlacement, OneWorkerPerCpuPinsEachToItsOwnCpu) {
       << log_;
 }
 
-TEST_F(CpuPlacement, NoneLeavesEveryThreadToTheScheduler) {
-  EXPECT_TRUE(pinned_with(cpus_, "cpu_affinity = \"none\"\n").empty());
+TEST_F(CpuPlacement, ByDefaultEveryThreadIsLeftToTheScheduler) {
+  EXPECT_TRUE(pinned_with(cpus_, "").empty());
   EXPECT_NE(log_.find("pinned=false"), std::string::npos) << log_;
 }
 
 TEST_F(CpuPlacement, FewerWorkersThanCpusAreNotPinned) {
-  EXPECT_TRUE(pinned_with(cpus_ - 1, "").empty());
+  EXPECT_TRUE(pinned_with(cpus_ - 1, "cpu_affinity = \"auto\"\n").empty());
 }
 
 }  // namespace

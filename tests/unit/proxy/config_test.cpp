@@ -28,7 +28,7 @@ drain_timeout = "45s"
 log_client_addresses = true
 log_level = "debug"
 workers = 3
-cpu_affinity = "none"
+cpu_affinity = "auto"
 user = "ferry"
 
 [stats]
@@ -85,7 +85,7 @@ TEST(ConfigParse, MinimalConfigGetsDocumentedDefaults) {
   EXPECT_FALSE(c.log_client_addresses);
   EXPECT_EQ(c.log_level, "info");
   EXPECT_EQ(c.workers, 0u);
-  EXPECT_EQ(c.cpu_affinity, CpuAffinity::automatic);
+  EXPECT_EQ(c.cpu_affinity, CpuAffinity::none);
   EXPECT_EQ(c.user, "");
   EXPECT_TRUE(c.stats.enabled);
   EXPECT_EQ(c.stats.listen, (net::HostPort{"127.0.0.1", 8199}));
@@ -126,7 +126,7 @@ TEST(ConfigParse, ReadsEveryKey) {
   EXPECT_TRUE(c.log_client_addresses);
   EXPECT_EQ(c.log_level, "debug");
   EXPECT_EQ(c.workers, 3u);
-  EXPECT_EQ(c.cpu_affinity, CpuAffinity::none);
+  EXPECT_EQ(c.cpu_affinity, CpuAffinity::automatic);
   EXPECT_EQ(c.user, "ferry");
   EXPECT_FALSE(c.stats.enabled);
   EXPECT_EQ(c.stats.listen, (net::HostPort{"::1", 9100}));
