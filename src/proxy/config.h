@@ -81,7 +81,7 @@ struct Config {
   Millis drain_timeout{30'000};
   bool log_client_addresses = false;
   std::string log_level = "info";
-  uint32_t workers = 0;                          // event loops; 0 = one per core
+  uint32_t workers = 0;                          // event loops; 0 = one per usable CPU
   CpuAffinity cpu_affinity = CpuAffinity::none;  // opt-in: see docs/proxy.md
   std::string user;                              // drop privileges to this user after binding
   StatsConfig stats;

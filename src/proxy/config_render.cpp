@@ -50,7 +50,7 @@ void render_globals(Writer& w, const Config& c) {
   w.duration("drain_timeout", c.drain_timeout);
   w.boolean("log_client_addresses", c.log_client_addresses);
   w.str("log_level", c.log_level);
-  w.comment("Event loops; 0 = one per core.");
+  w.comment("Event loops; 0 = one per CPU this process may use.");
   w.number("workers", c.workers);
   w.comment("auto: with one worker per CPU, pin each to its own CPU (for dedicated CPUs).");
   w.str("cpu_affinity", values::cpu_affinity_name(c.cpu_affinity));
