@@ -1,4 +1,4 @@
-// Where worker threads run. With one worker per CPU and nothing pinned, the
+// How many worker threads run by default, and where. With one worker per CPU and nothing pinned, the
 // scheduler may leave two busy workers sharing one CPU while the other CPU
 // runs other work; they then take turns a scheduler tick (4 ms here) at a
 // time, and every connection of the waiting worker stalls for it. Pinning
@@ -9,6 +9,8 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "proxy/config.h"
@@ -18,6 +20,21 @@ namespace ferry::proxy {
 // The CPUs this process may run on (sched_getaffinity: cgroup cpusets and
 // taskset count), ascending; empty if the kernel does not say.
 std::vector<int> allowed_cpus();
+
+// Whole CPUs a cgroup v2 `cpu.max` line ("QUOTA PERIOD") allows, rounded up;
+// 0 for "max" (no limit) or anything malformed.
+size_t cpus_from_cpu_max(std::string_view text);
+
+// The tightest CPU limit (cpu.max) on this process's cgroup v2 path, from its
+// own cgroup up to the root, in whole CPUs rounded up; 0 when there is none or
+// it cannot be read (cgroup v1 included). Kubernetes' CPU limits are such
+// quotas: more busy threads than the quota allows are throttled together.
+size_t cgroup_cpu_limit(const std::string& cgroup_root = "/sys/fs/cgroup",
+                        const std::string& self_cgroup = "/proc/self/cgroup");
+
+// workers = 0: one per CPU this process may use, no more than its cgroup's
+// CPU limit, at least 1.
+size_t default_worker_count();
 
 // The CPU for each of `workers` workers; -1 leaves that worker to the
 // scheduler. Pins only when policy is automatic and there are exactly as many

@@ -4,9 +4,6 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 
-#include <algorithm>
-#include <thread>
-
 #include "common/log.h"
 #include "net/socket.h"
 #include "proxy/cpu_placement.h"
@@ -35,13 +32,8 @@ void raise_fd_limit(uint64_t max_connections) {
   }
 }
 
-// 0 = one per CPU this process may use: in a container limited to a cpuset,
-// the CPUs of the cpuset, not of the host.
 size_t worker_count(const Config& c) {
-  if (c.workers > 0) return c.workers;
-  size_t cpus = allowed_cpus().size();
-  if (cpus == 0) cpus = std::thread::hardware_concurrency();
-  return std::max<size_t>(1, cpus);
+  return c.workers > 0 ? c.workers : default_worker_count();
 }
 
 }  // namespace
