@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The relay benchmark of issue 3: the same workloads through no relay,
-# HAProxy with WhatsApp's settings, HAProxy with 16 KiB buffers + splice, and
-# ferry-proxy, all in front of the same upstream; one table of medians with
-# ferry's ratio to each HAProxy. See bench/README.md for what each row means.
+# The relay benchmark of issue 3: the same workloads through no relay, a
+# minimal epoll relay (the floor: ferry-bare-relay), HAProxy with WhatsApp's
+# settings, HAProxy with 16 KiB buffers + splice, and ferry-proxy, all in
+# front of the same upstream; one table of medians with ferry's ratio to each.
+# See bench/README.md for what each row means.
 #
 #   bench/relay.sh                          # every workload, every relay
 #   bench/relay.sh pingpong bulk            # some workloads
@@ -31,7 +32,7 @@ BUILD=${BUILD:-$REPO/build}
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-5}
 WARMUP=${WARMUP:-1}
-RELAYS=${RELAYS:-"none haproxy-whatsapp haproxy-splice ferry"}
+RELAYS=${RELAYS:-"none bare haproxy-whatsapp haproxy-splice ferry"}
 HOLD_CONNECTIONS=${HOLD_CONNECTIONS:-8000}
 BASE_PORT=${BASE_PORT:-24100}
 JOBS=${JOBS:-2}
@@ -42,6 +43,7 @@ HAPROXY=${HAPROXY:-/usr/sbin/haproxy}
 FERRY_PROXY_GIVEN=${FERRY_PROXY:+1}
 FERRY_PROXY=${FERRY_PROXY:-$BUILD/bin/ferry-proxy}
 LOADGEN=$BUILD/bin/ferry-loadgen
+BARE_RELAY=$BUILD/bin/ferry-bare-relay
 ECHO=$BUILD/bin/ferry-echo
 # HAProxy's maxconn: it reserves 2 descriptors per connection (+ 2 per pipe
 # with splice) and refuses to start when that exceeds the limit, so WhatsApp's
@@ -79,7 +81,7 @@ expand_workloads() {
 if (($# == 0)); then set -- all; fi
 WORKLOADS=$(expand_workloads "$@" | tr ' ' '\n' | awk 'NF && !seen[$0]++' | tr '\n' ' ')
 for r in $RELAYS; do
-  case $r in none | haproxy-whatsapp | haproxy-splice | ferry) ;; *) die "unknown relay '$r'" ;; esac
+  case $r in none | bare | haproxy-whatsapp | haproxy-splice | ferry) ;; *) die "unknown relay '$r'" ;; esac
 done
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer"
 
@@ -174,8 +176,8 @@ build() {
     cmake -S "$REPO" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$TMP/cmake.log" 2>&1 ||
       die "cmake configure failed: see $TMP/cmake.log (KEEP_TMP=1 to keep it)"
   fi
-  log "building ferry-loadgen ferry-echo in $BUILD"
-  cmake --build "$BUILD" --target ferry-loadgen ferry-echo -j "$JOBS" >"$TMP/build.log" 2>&1 ||
+  log "building ferry-loadgen ferry-echo ferry-bare-relay in $BUILD"
+  cmake --build "$BUILD" --target ferry-loadgen ferry-echo ferry-bare-relay -j "$JOBS" >"$TMP/build.log" 2>&1 ||
     { tail -20 "$TMP/build.log" >&2; die "build failed"; }
   if [[ " $RELAYS " = *" ferry "* && -z ${FERRY_PROXY_GIVEN:-} ]]; then
     if cmake --build "$BUILD" --target ferry-proxy -j "$JOBS" >"$TMP/build-proxy.log" 2>&1; then
@@ -267,6 +269,12 @@ start_relay() {
         { note "ferry: config rejected: $(tail -2 "$TMP/check.log" | tr '\n' ' ')"; return 1; }
       start_bg "$relay" "$FERRY_PROXY" --config "$cfg" || return 1
       ;;
+    bare) # plain and bulk only: it has no TLS
+      [[ -x $BARE_RELAY ]] || { note "bare: no binary at $BARE_RELAY"; return 1; }
+      start_bg "$relay" "$BARE_RELAY" --threads 2 --max-seconds "$PROCESS_MAX_SECONDS" \
+        --route "127.0.0.1:$PLAIN_PORT=127.0.0.1:$ECHO_PORT" \
+        --route "127.0.0.1:$BULK_PORT=127.0.0.1:$IPERF_PORT" || return 1
+      ;;
   esac
   RELAY_WRAPPER=$BG_WRAPPER
   RELAY_PID=$BG_PID
@@ -283,7 +291,7 @@ start_relay() {
     stop_relay
     return 1
   fi
-  wait_port "$TLS_PORT" 5 && wait_port "$BULK_PORT" 5 ||
+  { [[ $relay = bare ]] || wait_port "$TLS_PORT" 5; } && wait_port "$BULK_PORT" 5 ||
     { note "$relay: TLS or bulk listener missing"; stop_relay; return 1; }
 }
 
@@ -479,7 +487,8 @@ run_all() {
     for CURRENT_RUN in $(seq 1 "$RUNS"); do
       for CURRENT_RELAY in $RELAYS; do
         case $CURRENT_WORKLOAD in
-          memory | tls-*) [[ $CURRENT_RELAY = none ]] && continue ;;
+          memory) [[ $CURRENT_RELAY = none ]] && continue ;;
+          tls-*) [[ $CURRENT_RELAY = none || $CURRENT_RELAY = bare ]] && continue ;;
         esac
         mode=ecdsa
         [[ $CURRENT_WORKLOAD = tls-default ]] && mode=default
@@ -596,19 +605,30 @@ verdict() {
   ((ok)) && echo met || echo missed
 }
 
-declare -A TITLE=([none]="no relay" [haproxy-whatsapp]="HAProxy 2.6, WhatsApp settings (4 KiB)"
+declare -A TITLE=([none]="no relay" [bare]="minimal epoll relay (floor)" [haproxy-whatsapp]="HAProxy 2.6, WhatsApp settings (4 KiB)"
   [haproxy-splice]="HAProxy 2.6, 16 KiB + splice" [ferry]="ferry-proxy")
 has_relay() { [[ " $RELAYS " = *" $1 "* ]]; }
+RATIO_BARE=0
 RATIO_WA=0
 RATIO_SPLICE=0
+has_relay ferry && has_relay bare && RATIO_BARE=1
 has_relay ferry && has_relay haproxy-whatsapp && RATIO_WA=1
 has_relay ferry && has_relay haproxy-splice && RATIO_SPLICE=1
+
+# One empty cell per ratio column and for the verdict: rows that have no ratio.
+empty_cells() {
+  local n=$((RATIO_BARE + RATIO_WA + RATIO_SPLICE))
+  has_relay ferry && n=$((n + 1))
+  ((n)) && printf '|%.0s' $(seq 1 "$n")
+  return 0
+}
 
 table_rows() { # prints "|"-separated rows: header, then one per metric
   local header="workload (median of $RUNS)"
   [[ ${SHOW_RANGE:-0} = 1 ]] && header="workload (median of $RUNS, min–max)"
   local r
   for r in $RELAYS; do header+="|${TITLE[$r]}"; done
+  ((RATIO_BARE)) && header+="|ferry ÷ minimal relay"
   ((RATIO_WA)) && header+="|ferry ÷ HAProxy WhatsApp"
   ((RATIO_SPLICE)) && header+="|ferry ÷ HAProxy splice"
   header+="|target (issue 3)"
@@ -622,6 +642,7 @@ table_rows() { # prints "|"-separated rows: header, then one per metric
     for r in $RELAYS; do line+="|$(fmt "$decimals" "$(median "$r" "$metric")")$(spread "$r" "$metric" "$decimals")"; done
     local f
     f=$(median ferry "$metric")
+    ((RATIO_BARE)) && line+="|$(ratio "$f" "$(median bare "$metric")")"
     ((RATIO_WA)) && line+="|$(ratio "$f" "$(median haproxy-whatsapp "$metric")")"
     ((RATIO_SPLICE)) && line+="|$(ratio "$f" "$(median haproxy-splice "$metric")")"
     line+="|${target:-}"
@@ -632,16 +653,12 @@ table_rows() { # prints "|"-separated rows: header, then one per metric
     [[ " $WORKLOADS " = *" tls-$mode "* ]] || continue
     line="certificate served (tls-$mode)"
     for r in $RELAYS; do line+="|$(first "$r" "tls_${mode}_key" | sed 's/^$/–/')"; done
-    ((RATIO_WA)) && line+="|"
-    ((RATIO_SPLICE)) && line+="|"
-    has_relay ferry && line+="|"
+    line+=$(empty_cells)
     echo "$line|"
   done
   line="errors, all runs (see notes)"
   for r in $RELAYS; do line+="|$(total "$r" errors)"; done
-  ((RATIO_WA)) && line+="|"
-  ((RATIO_SPLICE)) && line+="|"
-  has_relay ferry && line+="|"
+  line+=$(empty_cells)
   echo "$line|"
 }
 
