@@ -8,6 +8,7 @@ find_package(fmt REQUIRED)
 find_package(CLI11 REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(QRENCODE REQUIRED IMPORTED_TARGET libqrencode)
+pkg_check_modules(URING REQUIRED IMPORTED_TARGET liburing)
 
 # toml++ is used header-only so the proxy binary does not need its shared library.
 add_library(ferry_tomlplusplus INTERFACE)

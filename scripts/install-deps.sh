@@ -8,7 +8,7 @@ packages=(
   # build
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   # libraries (why each one is here: README, "Dependencies")
-  libssl-dev libsodium-dev libsqlite3-dev libprotobuf-dev protobuf-compiler
+  libssl-dev libsodium-dev liburing-dev libsqlite3-dev libprotobuf-dev protobuf-compiler
   libtomlplusplus-dev libcli11-dev libfmt-dev libqrencode-dev
   libgtest-dev libgmock-dev libbenchmark-dev python3-cryptography
   # real peers and tools used by the tests and benchmarks

@@ -43,6 +43,8 @@ class Endpoint {
   bool plain() const { return ssl_ == nullptr; }
 
   void set_fd(Fd fd) { fd_ = std::move(fd); }
+  // Gives up the descriptor without closing it (the ring will). Plain only.
+  int release_fd() { return fd_.release(); }
   // Takes ownership of `ssl`, already bound to fd().
   void set_ssl(SSL* ssl) { ssl_ = ssl; }
 

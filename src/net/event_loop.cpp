@@ -1,5 +1,6 @@
 #include "net/event_loop.h"
 
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <time.h>
 
@@ -35,6 +36,23 @@ EventLoop::EventLoop()
 
 EventLoop::~EventLoop() {
   bury();
+}
+
+bool EventLoop::use_ring(const Ring::Options& opts, std::string& error) {
+  ring_ = Ring::create(opts, error);
+  if (!ring_) return false;
+  epoll_watch_.loop = this;
+  watch_epoll();
+  return true;
+}
+
+void EventLoop::watch_epoll() {
+  io_uring_prep_poll_multishot(ring_->sqe(&epoll_watch_), epoll_.get(), POLLIN);
+}
+
+void EventLoop::EpollWatch::on_complete(int res, uint32_t flags, uint8_t /*tag*/) {
+  loop->epoll_ready_ = true;
+  if ((flags & IORING_CQE_F_MORE) == 0 && res != -ECANCELED) loop->watch_epoll();
 }
 
 bool EventLoop::add(int fd, uint32_t events, IoHandler* handler) {
@@ -76,8 +94,7 @@ void EventLoop::run_once(int max_wait_ms) {
   int timeout = timers_.next_timeout_ms(now_ms_);
   if (max_wait_ms >= 0 && (timeout < 0 || timeout > max_wait_ms)) timeout = max_wait_ms;
   if (!ready_.empty()) timeout = 0;
-  int n = ::epoll_wait(epoll_.get(), events_.data(), static_cast<int>(events_.size()), timeout);
-  update_now();
+  int n = ring_ ? wait_ring(timeout) : wait_epoll(timeout);
   running_.swap(ready_);
   for (const Ready& r : running_) {
     if (r.handler != nullptr) r.handler->on_io(r.events);
@@ -93,6 +110,25 @@ void EventLoop::run_once(int max_wait_ms) {
   }
   timers_.advance(now_ms_);
   bury();
+}
+
+int EventLoop::wait_epoll(int timeout_ms) {
+  int n = ::epoll_wait(epoll_.get(), events_.data(), static_cast<int>(events_.size()), timeout_ms);
+  update_now();
+  return n;
+}
+
+int EventLoop::wait_ring(int timeout_ms) {
+  if (!ring_->enable()) throw std::runtime_error("io_uring: cannot enable the ring");
+  ring_->wait(epoll_ready_ ? 0 : timeout_ms);
+  update_now();
+  ring_->dispatch();
+  if (!epoll_ready_) return 0;
+  int n = ::epoll_wait(epoll_.get(), events_.data(), static_cast<int>(events_.size()), 0);
+  // Level-triggered sources (listeners) that still have work do not wake the
+  // ring's poll again: look once more on the next iteration.
+  epoll_ready_ = n > 0;
+  return n < 0 ? 0 : n;
 }
 
 void EventLoop::stop() {

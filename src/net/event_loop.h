@@ -10,11 +10,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "net/fd.h"
 #include "net/timer_wheel.h"
+#include "net/uring.h"
 
 namespace ferry::net {
 
@@ -38,6 +41,15 @@ class EventLoop {
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
   ~EventLoop();
+
+  // Gives this loop an io_uring (see net/uring.h) for the relay's hot path;
+  // epoll keeps serving everything else, its fd watched through the ring.
+  // False with `error` set when the kernel cannot: the loop stays epoll-only.
+  // Before the loop runs.
+  bool use_ring(const Ring::Options& opts, std::string& error);
+  void drop_ring() { ring_.reset(); }
+  // nullptr when this loop is epoll-only.
+  Ring* ring() { return ring_.get(); }
 
   // epoll registration. Return false with errno set on failure.
   bool add(int fd, uint32_t events, IoHandler* handler);
@@ -77,6 +89,16 @@ class EventLoop {
  private:
   void drain_posted();
   void bury();
+  // Waits for epoll events or ring completions; returns epoll's count.
+  int wait_epoll(int timeout_ms);
+  int wait_ring(int timeout_ms);
+
+  // The epoll fd, polled through the ring when there is one.
+  struct EpollWatch final : Completion {
+    EventLoop* loop = nullptr;
+    void on_complete(int res, uint32_t flags, uint8_t tag) override;
+  };
+  void watch_epoll();
 
   Fd epoll_;
   Fd wake_fd_;  // eventfd: post() and stop() from other threads
@@ -93,6 +115,9 @@ class EventLoop {
   std::vector<std::function<void()>> posted_;
   bool stop_requested_ = false;
   std::vector<epoll_event> events_;
+  std::unique_ptr<Ring> ring_;
+  EpollWatch epoll_watch_;
+  bool epoll_ready_ = false;  // epoll may hold events: look before sleeping
 };
 
 uint64_t monotonic_ms();

@@ -32,15 +32,20 @@ Fd listen_tcp(const SocketAddress& addr, const ListenOptions& opts, std::string&
   return fd;
 }
 
-Fd connect_tcp(const SocketAddress& addr, int& errno_out) {
+Fd open_tcp(const SocketAddress& addr, int& errno_out) {
   errno_out = 0;
   Fd fd(::socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP));
   if (!fd) {
     errno_out = errno;
     return fd;
   }
-  int one = 1;
-  ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  set_nodelay(fd.get());
+  return fd;
+}
+
+Fd connect_tcp(const SocketAddress& addr, int& errno_out) {
+  Fd fd = open_tcp(addr, errno_out);
+  if (!fd) return fd;
   if (::connect(fd.get(), addr.sa(), addr.len()) != 0 && errno != EINPROGRESS) {
     errno_out = errno;
     return Fd();

@@ -22,6 +22,10 @@ struct ListenOptions {
 // `error` to a message naming the address.
 Fd listen_tcp(const SocketAddress& addr, const ListenOptions& opts, std::string& error);
 
+// Non-blocking, close-on-exec TCP socket with TCP_NODELAY, not connected
+// (the ring connects it). Invalid Fd and errno_out on failure.
+Fd open_tcp(const SocketAddress& addr, int& errno_out);
+
 // Non-blocking, close-on-exec TCP socket with TCP_NODELAY and connect(2)
 // started. Returns an invalid Fd and sets errno_out when connect fails at once.
 Fd connect_tcp(const SocketAddress& addr, int& errno_out);

@@ -22,6 +22,8 @@ enum class KeyType : uint8_t { ecdsa_p256, rsa_2048, rsa_4096 };
 enum class ShareLink : uint8_t { none, whatsapp, ferry };
 // automatic: one worker per CPU, pinned, when there are as many workers as CPUs.
 enum class CpuAffinity : uint8_t { none, automatic };
+// automatic: io_uring for plain connections where the kernel allows it, else epoll.
+enum class IoUring : uint8_t { automatic, off };
 
 struct StatsConfig {
   bool enabled = true;
@@ -83,6 +85,7 @@ struct Config {
   std::string log_level = "info";
   uint32_t workers = 0;                          // event loops; 0 = one per usable CPU
   CpuAffinity cpu_affinity = CpuAffinity::none;  // opt-in: see docs/proxy.md
+  IoUring io_uring = IoUring::automatic;
   std::string user;                              // drop privileges to this user after binding
   StatsConfig stats;
   LimitsConfig limits;
@@ -96,7 +99,8 @@ struct Config {
     return max_connections == o.max_connections && public_host == o.public_host &&
            share_link == o.share_link && drain_timeout == o.drain_timeout &&
            log_client_addresses == o.log_client_addresses && log_level == o.log_level &&
-           workers == o.workers && cpu_affinity == o.cpu_affinity && user == o.user &&
+           workers == o.workers && cpu_affinity == o.cpu_affinity && io_uring == o.io_uring &&
+           user == o.user &&
            stats == o.stats && limits == o.limits && tls == o.tls && listeners == o.listeners &&
            upstreams == o.upstreams;
   }

@@ -93,7 +93,7 @@ class Parser {
     c.source = file_;
     only_keys(root, "",
               {"max_connections", "public_host", "share_link", "drain_timeout",
-               "log_client_addresses", "log_level", "workers", "cpu_affinity", "user", "stats",
+               "log_client_addresses", "log_level", "workers", "cpu_affinity", "io_uring", "user", "stats",
                "limits", "tls", "listener", "upstream"});
     get_count(root, "", "max_connections", 1, kMaxCount, c.max_connections);
     if (auto n = get_string(root, "", "public_host", c.public_host)) {
@@ -119,6 +119,11 @@ class Parser {
       auto v = values::parse_cpu_affinity(scratch_);
       if (!v) fail(*n, "cpu_affinity", "must be one of " + std::string(values::kCpuAffinityNames));
       c.cpu_affinity = *v;
+    }
+    if (auto n = get_string(root, "", "io_uring", scratch_)) {
+      auto v = values::parse_io_uring(scratch_);
+      if (!v) fail(*n, "io_uring", "must be one of " + std::string(values::kIoUringNames));
+      c.io_uring = *v;
     }
     if (auto n = get_string(root, "", "user", c.user)) {
       if (!values::is_user_name(c.user)) {

@@ -54,6 +54,7 @@ void render_globals(Writer& w, const Config& c) {
   w.number("workers", c.workers);
   w.comment("auto: with one worker per CPU, pin each to its own CPU (for dedicated CPUs).");
   w.str("cpu_affinity", values::cpu_affinity_name(c.cpu_affinity));
+  w.str("io_uring", values::io_uring_name(c.io_uring));
   if (c.user.empty()) {
     w.comment("user = \"ferry\"   # drop root to this user after binding the ports");
   } else {

@@ -68,6 +68,16 @@ std::string_view cpu_affinity_name(CpuAffinity v) {
   return "auto";
 }
 
+std::string_view io_uring_name(IoUring v) {
+  switch (v) {
+    case IoUring::automatic:
+      return "auto";
+    case IoUring::off:
+      return "off";
+  }
+  return "auto";
+}
+
 std::optional<ProxyHeader> parse_proxy_header(std::string_view text) {
   for (auto v : {ProxyHeader::none, ProxyHeader::v1, ProxyHeader::v2}) {
     if (text == proxy_header_name(v)) return v;
@@ -92,6 +102,13 @@ std::optional<ShareLink> parse_share_link(std::string_view text) {
 std::optional<CpuAffinity> parse_cpu_affinity(std::string_view text) {
   for (auto v : {CpuAffinity::automatic, CpuAffinity::none}) {
     if (text == cpu_affinity_name(v)) return v;
+  }
+  return std::nullopt;
+}
+
+std::optional<IoUring> parse_io_uring(std::string_view text) {
+  for (auto v : {IoUring::automatic, IoUring::off}) {
+    if (text == io_uring_name(v)) return v;
   }
   return std::nullopt;
 }

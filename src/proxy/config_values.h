@@ -14,10 +14,12 @@ std::string_view proxy_header_name(ProxyHeader v);
 std::string_view key_type_name(KeyType v);
 std::string_view share_link_name(ShareLink v);
 std::string_view cpu_affinity_name(CpuAffinity v);
+std::string_view io_uring_name(IoUring v);
 std::optional<ProxyHeader> parse_proxy_header(std::string_view text);
 std::optional<KeyType> parse_key_type(std::string_view text);
 std::optional<ShareLink> parse_share_link(std::string_view text);
 std::optional<CpuAffinity> parse_cpu_affinity(std::string_view text);
+std::optional<IoUring> parse_io_uring(std::string_view text);
 bool is_log_level(std::string_view text);
 
 // The accepted spellings, for error messages: "none, v1, v2".
@@ -25,6 +27,7 @@ inline constexpr std::string_view kProxyHeaderNames = "none, v1, v2";
 inline constexpr std::string_view kKeyTypeNames = "ecdsa-p256, rsa-2048, rsa-4096";
 inline constexpr std::string_view kShareLinkNames = "none, whatsapp, ferry";
 inline constexpr std::string_view kCpuAffinityNames = "auto, none";
+inline constexpr std::string_view kIoUringNames = "auto, off";
 inline constexpr std::string_view kLogLevelNames = "debug, info, warn, error";
 
 // A numeric IPv4 or IPv6 address, without brackets or port.

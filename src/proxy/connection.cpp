@@ -32,8 +32,8 @@ Connection::Connection(Worker& worker, std::shared_ptr<const ListenerRuntime> li
     : worker_(worker),
       listener_(std::move(listener)),
       client_(std::move(client)),
-      relay_(client_, upstream_),
-      client_addr_(peer.unmapped()) {
+      client_addr_(peer.unmapped()),
+      ring_(worker.loop().ring() != nullptr && !listener_->tls) {
   client_side_.owner = this;
   upstream_side_.owner = this;
   upstream_side_.upstream = true;
@@ -52,7 +52,9 @@ ListenerCounters& Connection::counters() {
 void Connection::start() {
   worker_.attach(this);
   started_ms_ = now();  // (TCP_NODELAY comes from the listening socket)
-  if (!worker_.loop().add(client_.fd(), kWatch, &client_side_)) {
+  // On the ring only the PROXY header stage needs epoll's readiness.
+  const bool watch_client = !ring_ || listener_->config.accept_proxy;
+  if (watch_client && !worker_.loop().add(client_.fd(), kWatch, &client_side_)) {
     close(CloseReason::client_error);
     return;
   }
@@ -130,10 +132,10 @@ void Connection::queue_upstream_header(const net::SocketAddress& dest) {
     case ProxyHeader::none:
       break;
     case ProxyHeader::v1:
-      relay_.queue_to_upstream(pp::build_v1(client_addr_, dest));
+      upstream_first_ = pp::build_v1(client_addr_, dest);
       break;
     case ProxyHeader::v2:
-      relay_.queue_to_upstream(pp::build_v2(client_addr_, dest));
+      upstream_first_ = pp::build_v2(client_addr_, dest);
       break;
   }
 }
@@ -211,7 +213,7 @@ void Connection::upstream_failed(const char* why) {
       log::Level::warn, "upstream_connect_failed",
       {{"upstream", server_->upstream()}, {"server", server_->label()}, {"error", why}});
   if (upstream_.open()) {
-    worker_.loop().remove(upstream_.fd());
+    if (!ring_) worker_.loop().remove(upstream_.fd());
     upstream_.close();
   }
 }
@@ -219,6 +221,8 @@ void Connection::upstream_failed(const char* why) {
 void Connection::connect_next() {
   UpstreamState& up = *listener_->upstream;
   if (stage_ != Stage::connecting) {
+    // The ring takes the client over from here (it watched only the header).
+    if (ring_ && listener_->config.accept_proxy) worker_.loop().remove(client_.fd());
     stage_ = Stage::connecting;
     rr_start_ = up.next_start();
   }
@@ -237,7 +241,7 @@ void Connection::connect_next() {
       continue;
     }
     int err = 0;
-    net::Fd fd = net::connect_tcp(addr, err);
+    net::Fd fd = ring_ ? net::open_tcp(addr, err) : net::connect_tcp(addr, err);
     if (!fd && net::out_of_resources(err)) {
       // Our shortage, not the server's fault: no server is marked down for it.
       log::write_limited(log::Level::error, "upstream_socket_failed",
@@ -250,7 +254,13 @@ void Connection::connect_next() {
       continue;
     }
     upstream_.set_fd(std::move(fd));
-    if (!worker_.loop().add(upstream_.fd(), kWatch, &upstream_side_)) {
+    if (ring_) {
+      // The ring reads the address when it submits: it must outlive this call.
+      dialled_ = std::make_unique<net::SocketAddress>(addr);
+      io_uring_prep_connect(worker_.loop().ring()->sqe(this), upstream_.fd(), dialled_->sa(),
+                            dialled_->len());
+      connect_in_ring_ = true;
+    } else if (!worker_.loop().add(upstream_.fd(), kWatch, &upstream_side_)) {
       upstream_failed("epoll");
       continue;
     }
@@ -273,17 +283,41 @@ void Connection::on_connect_result(uint32_t events) {
     connect_next();
     return;
   }
+  connected();
+  start_relay(events);
+}
+
+void Connection::on_complete(int res, uint32_t /*flags*/, uint8_t /*tag*/) {
+  connect_in_ring_ = false;
+  if (stage_ == Stage::closed) {
+    delete_when_idle();
+    return;
+  }
+  if (res == 0) {
+    connect_timed_out_ = false;  // it won the race against the timer
+    connected();
+    start_ring_relay();
+    return;
+  }
+  upstream_failed(connect_timed_out_ ? "connect timeout" : std::strerror(-res));
+  connect_timed_out_ = false;
+  connect_next();
+}
+
+void Connection::connected() {
   ServerMetrics& m = server_->metrics();
   m.connects.fetch_add(1, std::memory_order_relaxed);
   if (m.consecutive_failures.load(std::memory_order_relaxed) != 0)
     m.consecutive_failures.store(0, std::memory_order_relaxed);
-  start_relay(events);
 }
 
 void Connection::start_relay(uint32_t upstream_events) {
   stage_ = Stage::relaying;
   if (!header_queued_ && listener_->upstream->config().send_proxy != ProxyHeader::none)
     queue_upstream_header(net::local_address(client_.fd()).unmapped());
+  relay_ = std::make_unique<net::Relay>(client_, upstream_);
+  relay_->queue_to_upstream(upstream_first_);
+  upstream_first_.clear();
   last_active_ms_ = now();
   arm_idle_timer();
   // Bytes the client sent meanwhile gave their edge already: read now. A FIN
@@ -298,24 +332,92 @@ void Connection::start_relay(uint32_t upstream_events) {
   relay(ev);
 }
 
+void Connection::start_ring_relay() {
+  stage_ = Stage::relaying;
+  dialled_.reset();
+  if (!header_queued_ && listener_->upstream->config().send_proxy != ProxyHeader::none)
+    queue_upstream_header(net::local_address(client_.fd()).unmapped());
+  last_active_ms_ = now();
+  arm_idle_timer();
+  ring_relay_ = std::make_unique<net::RingRelay>(*worker_.loop().ring(), *this);
+  ring_relay_->start(client_.fd(), upstream_.fd(), upstream_first_);
+}
+
+void Connection::on_ring_relay() {
+  if (stage_ == Stage::closed) {
+    delete_when_idle();
+    return;
+  }
+  if (ring_relay_->take_moved()) count_bytes();
+  if (ring_relay_->handing_over()) {
+    if (ring_relay_->quiescent()) finish_hand_over();
+    return;
+  }
+  switch (ring_relay_->state()) {
+    case net::Relay::State::closed:
+      close(CloseReason::done);
+      return;
+    case net::Relay::State::failed:
+      close(CloseReason::client_error);
+      return;
+    case net::Relay::State::half_closed:
+      arm_idle_timer();  // fin_timeout from the last byte
+      return;
+    case net::Relay::State::open:
+      break;
+  }
+  // Bulk moves to the epoll relay, which splices instead of copying twice.
+  if (ring_relay_->bulk() && ring_relay_->hand_over() && ring_relay_->quiescent())
+    finish_hand_over();
+}
+
+void Connection::finish_hand_over() {
+  relay_ = std::make_unique<net::Relay>(client_, upstream_);
+  if (!worker_.loop().add(client_.fd(), kWatch, &client_side_) ||
+      !worker_.loop().add(upstream_.fd(), kWatch, &upstream_side_)) {
+    close(CloseReason::client_error);
+    return;
+  }
+  // Whatever arrived since the ring stopped reading is in the kernel.
+  relay({true, true, true, true, false, false});
+}
+
+net::Relay::State Connection::relay_state() const {
+  if (relay_) return relay_->state();
+  if (ring_relay_) return ring_relay_->state();
+  return net::Relay::State::open;
+}
+
+uint64_t Connection::bytes_up() const {
+  return (relay_ ? relay_->bytes_up() : 0) + (ring_relay_ ? ring_relay_->bytes_up() : 0);
+}
+
+uint64_t Connection::bytes_down() const {
+  return (relay_ ? relay_->bytes_down() : 0) + (ring_relay_ ? ring_relay_->bytes_down() : 0);
+}
+
+void Connection::count_bytes() {
+  last_active_ms_ = now();
+  ListenerCounters& c = counters();
+  uint64_t up = bytes_up();
+  uint64_t down = bytes_down();
+  c.bytes_from_clients.add(up - counted_up_);
+  c.bytes_to_clients.add(down - counted_down_);
+  counted_up_ = up;
+  counted_down_ = down;
+}
+
 void Connection::arm_idle_timer() {
   const LimitsConfig& lim = listener_->limits;
-  Millis t = relay_.state() == net::Relay::State::half_closed ? lim.fin_timeout : lim.idle_timeout;
+  Millis t = relay_state() == net::Relay::State::half_closed ? lim.fin_timeout : lim.idle_timeout;
   worker_.loop().schedule(timer_, last_active_ms_ + static_cast<uint64_t>(t.count()), this);
 }
 
 void Connection::relay(const net::Relay::Events& ev) {
   bool more = false;
-  net::Relay::State before = relay_.state();
-  net::Relay::State state = relay_.on_events(ev, worker_.scratch(), more);
-  if (relay_.moved()) {
-    last_active_ms_ = now();
-    ListenerCounters& c = counters();
-    c.bytes_from_clients.add(relay_.bytes_up() - counted_up_);
-    c.bytes_to_clients.add(relay_.bytes_down() - counted_down_);
-    counted_up_ = relay_.bytes_up();
-    counted_down_ = relay_.bytes_down();
-  }
+  net::Relay::State before = relay_->state();
+  net::Relay::State state = relay_->on_events(ev, worker_.scratch(), more);
+  if (relay_->moved()) count_bytes();
   switch (state) {
     case net::Relay::State::closed:
       close(CloseReason::done);
@@ -387,11 +489,17 @@ void Connection::on_timer() {
       close(CloseReason::handshake_timeout);
       return;
     case Stage::connecting:
+      if (connect_in_ring_) {
+        // The ring's connect must finish before the socket goes: on_complete.
+        connect_timed_out_ = true;
+        worker_.loop().ring()->cancel(this);
+        return;
+      }
       upstream_failed("connect timeout");
       connect_next();
       return;
     case Stage::relaying: {
-      bool half = relay_.state() == net::Relay::State::half_closed;
+      bool half = relay_state() == net::Relay::State::half_closed;
       const LimitsConfig& lim = listener_->limits;
       auto limit = static_cast<uint64_t>((half ? lim.fin_timeout : lim.idle_timeout).count());
       if (now() - last_active_ms_ >= limit) {
@@ -421,17 +529,34 @@ void Connection::close(CloseReason reason) {
                                      {"reason", close_reason_name(reason)},
                                      {"client", client},
                                      {"ms", now() - started_ms_},
-                                     {"bytes_up", relay_.bytes_up()},
-                                     {"bytes_down", relay_.bytes_down()}});
+                                     {"bytes_up", bytes_up()},
+                                     {"bytes_down", bytes_down()}});
   }
 
-  relay_.release(worker_.scratch());
-  client_.close();  // closing also removes the fds from epoll
-  upstream_.close();
+  if (relay_) relay_->release(worker_.scratch());
+  if (ring_) {
+    net::Ring& ring = *worker_.loop().ring();
+    if (ring_relay_) ring_relay_->abort();
+    if (connect_in_ring_) ring.cancel(this);
+    // Queued after the cancels: the ring closes the sockets, saving two
+    // system calls; operations still in flight keep them until cancelled.
+    for (net::Endpoint* e : {&client_, &upstream_}) {
+      if (e->open()) io_uring_prep_close(ring.sqe(nullptr), e->release_fd());
+    }
+  } else {
+    client_.close();  // closing also removes the fds from epoll
+    upstream_.close();
+  }
   if (per_ip_entered_) worker_.shared().per_ip.leave(IpKey::from(client_addr_));
   listener_->metrics->active.fetch_sub(1, std::memory_order_relaxed);
   worker_.shared().metrics.active().fetch_sub(1, std::memory_order_relaxed);
   worker_.detach(this);
+  delete_when_idle();
+}
+
+void Connection::delete_when_idle() {
+  if (connect_in_ring_ || (ring_relay_ && !ring_relay_->idle()) || delete_queued_) return;
+  delete_queued_ = true;
   worker_.loop().defer_delete(this);
 }
 

@@ -3,6 +3,11 @@
 //   accept -> [PROXY header] -> per-IP admission -> [TLS handshake]
 //          -> connect upstream (next healthy server on failure) -> relay
 //
+// On a worker with an io_uring, a connection without TLS connects and relays
+// through the ring (RingRelay) and never touches epoll unless it carries
+// bulk, when it moves to the epoll Relay, which splices. TLS connections use
+// epoll throughout.
+//
 // Every stage runs under the connection's single timer: handshake_timeout for
 // the header and TLS, connect_timeout per attempt, then idle_timeout (or
 // fin_timeout once one side has closed). Every way out is counted by reason.
@@ -14,6 +19,7 @@
 #include "net/endpoint.h"
 #include "net/event_loop.h"
 #include "net/relay.h"
+#include "net/ring_relay.h"
 #include "proxy/admission.h"
 #include "proxy/metrics.h"
 #include "proxy/runtime.h"
@@ -22,7 +28,10 @@ namespace ferry::proxy {
 
 class Worker;
 
-class Connection final : public net::Deferred, public net::TimerHandler {
+class Connection final : public net::Deferred,
+                         public net::TimerHandler,
+                         public net::Completion,
+                         public net::RingRelay::Owner {
  public:
   // `client` is accepted and non-blocking; global and listener slots are
   // already taken (released on close).
@@ -62,6 +71,9 @@ class Connection final : public net::Deferred, public net::TimerHandler {
   void upstream_failed(const char* why);
   void queue_upstream_header(const net::SocketAddress& dest);
   void on_timer() override;
+  // The ring's connect completed (Completion).
+  void on_complete(int res, uint32_t flags, uint8_t tag) override;
+  void on_ring_relay() override;
 
   void read_proxy_header();
   void await_first_byte();
@@ -70,9 +82,19 @@ class Connection final : public net::Deferred, public net::TimerHandler {
   void continue_tls();
   void connect_next();
   void on_connect_result(uint32_t events);
+  void connected();
   void start_relay(uint32_t upstream_events);
+  void start_ring_relay();
+  void finish_hand_over();
   void relay(const net::Relay::Events& ev);
+  void count_bytes();
   void arm_idle_timer();
+  // The relay's state, whichever relay carries the connection now.
+  net::Relay::State relay_state() const;
+  uint64_t bytes_up() const;
+  uint64_t bytes_down() const;
+  // Closed and no ring operation refers to us any more.
+  void delete_when_idle();
 
   ListenerCounters& counters();
   uint64_t now() const;
@@ -81,7 +103,10 @@ class Connection final : public net::Deferred, public net::TimerHandler {
   std::shared_ptr<const ListenerRuntime> listener_;
   net::Endpoint client_;
   net::Endpoint upstream_;
-  net::Relay relay_;
+  std::unique_ptr<net::Relay> relay_;            // epoll: TLS, or bulk handed over
+  std::unique_ptr<net::RingRelay> ring_relay_;   // io_uring: plain <-> plain
+  std::unique_ptr<net::SocketAddress> dialled_;  // read by the ring's connect
+  std::string upstream_first_;                   // PROXY header for the upstream
   Side client_side_;
   Side upstream_side_;
   net::Timer timer_;
@@ -99,6 +124,10 @@ class Connection final : public net::Deferred, public net::TimerHandler {
   bool per_ip_entered_ = false;
   bool header_queued_ = false;    // PROXY header for the upstream already built
   bool client_hup_seen_ = false;  // the client's FIN arrived before the relay started
+  bool ring_ = false;             // this connection connects and relays through the ring
+  bool connect_in_ring_ = false;  // a ring connect is in flight
+  bool connect_timed_out_ = false;
+  bool delete_queued_ = false;
 };
 
 }  // namespace ferry::proxy

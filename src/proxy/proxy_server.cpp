@@ -164,6 +164,16 @@ bool ProxyServer::init(std::string& error) {
 
   for (size_t i = 0; i < metrics_.workers(); ++i)
     workers_.push_back(std::make_unique<Worker>(i, shared_));
+  if (initial_.io_uring == IoUring::automatic) {
+    std::string why;
+    bool all = true;
+    for (auto& w : workers_) all = all && w->use_ring(why);
+    if (!all) {
+      for (auto& w : workers_) w->drop_ring();  // every worker alike
+      log::info("io_uring_unavailable", {{"error", why}, {"using", "epoll"}});
+    }
+  }
+  io_engine_ = workers_.empty() || workers_.front()->loop().ring() == nullptr ? "epoll" : "io_uring";
   std::vector<std::vector<Worker::Binding>> bindings;
   if (!bind_new_listeners(*runtime_, bindings, error)) return false;
   for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->apply(std::move(bindings[i]));
@@ -221,7 +231,10 @@ int ProxyServer::run() {
   }
   log::info(
       "started",
-      {{"workers", workers_.size()}, {"pinned", cpus.front() >= 0}, {"source", initial_.source}});
+      {{"workers", workers_.size()},
+       {"pinned", cpus.front() >= 0},
+       {"io", io_engine_},
+       {"source", initial_.source}});
   control_.run();
   for (auto& w : workers_) w->join();
   log::info("stopped", {{"draining", draining_}});
@@ -251,8 +264,9 @@ void ProxyServer::reload() {
   }
   if (next.workers != runtime_->config.workers ||
       next.cpu_affinity != runtime_->config.cpu_affinity ||
+      next.io_uring != runtime_->config.io_uring ||
       !(next.stats.listen == runtime_->config.stats.listen) || next.user != runtime_->config.user) {
-    log::warn("reload_needs_restart", {{"keys", "workers, cpu_affinity, stats.listen, user"}});
+    log::warn("reload_needs_restart", {{"keys", "workers, cpu_affinity, io_uring, stats.listen, user"}});
   }
   apply_settings(next);
   // reload_done is logged once every worker runs the new listener set.

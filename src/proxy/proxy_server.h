@@ -73,6 +73,7 @@ class ProxyServer {
   std::atomic<size_t> running_workers_{0};
   uint64_t started_ms_ = 0;
   bool draining_ = false;
+  const char* io_engine_ = "epoll";  // what the workers use, for the log
 };
 
 }  // namespace ferry::proxy

@@ -20,6 +20,18 @@ Worker::~Worker() {
   listeners_.clear();
 }
 
+bool Worker::use_ring(std::string& error) {
+  // 256 buffers of 16 KiB: the pool is shared by every connection of the
+  // worker and only pages that carried bytes are ever resident.
+  net::Ring::Options opts;
+  opts.buffers = 256;
+  return loop_.use_ring(opts, error);
+}
+
+void Worker::drop_ring() {
+  loop_.drop_ring();
+}
+
 void Worker::apply(std::vector<Binding> bindings) {
   std::vector<std::unique_ptr<ListenerSocket>> next;
   for (Binding& b : bindings) {
@@ -42,8 +54,7 @@ void Worker::apply(std::vector<Binding> bindings) {
 }
 
 void Worker::retire(std::unique_ptr<ListenerSocket> l) {
-  l->close();
-  loop_.defer_delete(l.release());
+  l.release()->retire();  // deletes itself once nothing refers to it
 }
 
 void Worker::start(int cpu, std::function<void()> on_stopped) {
@@ -57,6 +68,11 @@ void Worker::start(int cpu, std::function<void()> on_stopped) {
                 {{"worker", index_}, {"cpu", cpu}, {"error", std::strerror(errno)}});
     }
     loop_.run();
+    // Cancelled ring operations complete on the next iterations; their
+    // connections are deleted then.
+    if (loop_.ring() != nullptr) {
+      for (int i = 0; i < 4; ++i) loop_.run_once(0);
+    }
     if (on_stopped) on_stopped();
   });
 }

@@ -41,6 +41,11 @@ class Worker {
     std::shared_ptr<const ListenerRuntime> runtime;
     net::Fd fd;
   };
+  // Gives the worker's loop an io_uring (before apply() and start()); false
+  // with `error` when the kernel cannot. drop_ring() undoes it.
+  bool use_ring(std::string& error);
+  void drop_ring();
+
   // Replaces the listener set. Loop thread, or before start().
   void apply(std::vector<Binding> bindings);
 

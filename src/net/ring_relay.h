@@ -1,0 +1,124 @@
+// The relay on io_uring, for plain <-> plain connections (no TLS on either
+// side): the same job as Relay (byte-exact, both ways, half-close passed on,
+// bounded memory), with no system call of its own per message.
+//
+// Per direction: one multishot receive on the source that takes a pooled
+// buffer per arrival, and one send at a time on the sink, in order. The
+// buffer goes back to the pool when its send completed, so an idle
+// connection holds no buffer. A sink that does not keep up stops the source's
+// receive once kMaxQueued buffers wait (backpressure), until it drained.
+//
+// Bulk: a receive that fills a whole buffer marks the relay bulk. Its owner
+// may then hand the sockets to the epoll Relay, which splices (zero copy):
+// hand_over() stops the receives, lets what was received be sent, and
+// reports quiescent(); bytes still in the kernel stay there for the next
+// reader, and a FIN already seen is seen again (TCP repeats it).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <utility>
+#include <string_view>
+#include <vector>
+
+#include "net/relay.h"
+#include "net/uring.h"
+
+namespace ferry::net {
+
+class RingRelay {
+ public:
+  class Owner {
+   public:
+    // Bytes moved, a direction ended, it failed, or an operation finished:
+    // look at state(), moved(), idle(), quiescent().
+    virtual void on_ring_relay() = 0;
+
+   protected:
+    ~Owner() = default;
+  };
+
+  using State = Relay::State;  // the same four states as the epoll relay
+
+  // Buffers one direction may hold before its source is no longer read.
+  static constexpr size_t kMaxQueued = 16;
+
+  RingRelay(Ring& ring, Owner& owner);
+  RingRelay(const RingRelay&) = delete;
+  RingRelay& operator=(const RingRelay&) = delete;
+
+  // `first_to_upstream` (a PROXY header) goes out before any client byte;
+  // the caller keeps those bytes alive until this relay is idle().
+  void start(int client_fd, int upstream_fd, std::string_view first_to_upstream);
+  // Stops everything (the connection is closing). The owner must keep this
+  // object until idle(); the sockets may be closed right away.
+  void abort();
+  // Stops receiving so the epoll Relay can take over; see the header. Not
+  // once a direction has ended (false): such a relay finishes on the ring.
+  bool hand_over();
+
+  State state() const;
+  bool started() const { return up_.src >= 0; }
+  bool bulk() const { return bulk_; }
+  bool handing_over() const { return handing_over_; }
+  // No operation in flight: safe to destroy.
+  bool idle() const { return ops_ == 0; }
+  // Handing over and everything received was sent: the epoll Relay may start.
+  bool quiescent() const { return handing_over_ && ops_ == 0 && up_.drained() && down_.drained(); }
+  // True if a byte moved since the last call (idle-timeout bookkeeping).
+  bool take_moved() { return std::exchange(moved_, false); }
+  uint64_t bytes_up() const { return up_.bytes; }
+  uint64_t bytes_down() const { return down_.bytes; }
+
+ private:
+  // Operation tags (Ring::sqe): which of a direction's operations completed.
+  enum Tag : uint8_t { kRecv = 0, kSend = 1, kShutdown = 2 };
+  struct Chunk {
+    uint16_t id;
+    uint32_t length;
+  };
+  struct Direction final : Completion {
+    RingRelay* relay = nullptr;
+    Direction* other = nullptr;
+    int src = -1;
+    int dst = -1;
+    std::vector<Chunk> queue;  // received, not yet sent; freed when empty
+    uint32_t head = 0;         // queue[head] is being sent
+    uint32_t head_sent = 0;    // bytes of queue[head] already sent
+    uint64_t bytes = 0;
+    std::string_view first;  // sent before any chunk (the PROXY header)
+    bool recv_armed : 1 = false;
+    bool recv_paused : 1 = false;  // backpressure cancelled it
+    bool waiting_buffer : 1 = false;
+    bool sending : 1 = false;
+    bool shutting : 1 = false;
+    bool eof : 1 = false;
+    bool shut : 1 = false;
+    bool failed : 1 = false;
+    size_t queued() const { return queue.size() - head; }
+    bool drained() const { return !sending && first.empty() && head == queue.size(); }
+    bool finished() const { return eof && drained(); }
+    void on_complete(int res, uint32_t flags, uint8_t tag) override;
+    void on_buffer_available(uint8_t /*tag*/) override;
+  };
+
+  void on_recv(Direction& d, int res, uint32_t flags);
+  void on_send(Direction& d, int res);
+  void arm_recv(Direction& d);
+  void send_next(Direction& d);
+  void maybe_shutdown(Direction& d);
+  void drop_queue(Direction& d);
+  void stop_waiting(Direction& d);
+
+  Ring& ring_;
+  Owner& owner_;
+  Direction up_;    // client -> upstream
+  Direction down_;  // upstream -> client
+  uint32_t ops_ = 0;
+  bool bulk_ = false;
+  bool aborted_ = false;
+  bool handing_over_ = false;
+  bool moved_ = false;
+};
+
+}  // namespace ferry::net

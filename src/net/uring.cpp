@@ -1,0 +1,190 @@
+#include "net/uring.h"
+
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace ferry::net {
+namespace {
+
+std::string failure(const char* what, int err) {
+  return std::string(what) + ": " + std::strerror(err < 0 ? -err : err);
+}
+
+void* map_anonymous(size_t bytes) {
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
+  return p == MAP_FAILED ? nullptr : p;
+}
+
+// Operations the relay cannot do without; a kernel older than 6.1 lacks some.
+bool supports_all(io_uring_probe* probe) {
+  for (int op : {IORING_OP_ACCEPT, IORING_OP_CONNECT, IORING_OP_RECV, IORING_OP_SEND,
+                 IORING_OP_SHUTDOWN, IORING_OP_CLOSE, IORING_OP_ASYNC_CANCEL, IORING_OP_POLL_ADD}) {
+    if (io_uring_opcode_supported(probe, op) == 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::unique_ptr<Ring> Ring::create(const Options& opts, std::string& error) {
+  std::unique_ptr<Ring> r(new Ring(opts));
+  io_uring_params p{};
+  // DEFER_TASKRUN (6.1) runs completions' kernel work only when this thread
+  // asks for completions: batched, and never interrupting it.
+  p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL |
+            IORING_SETUP_CQSIZE | IORING_SETUP_R_DISABLED;
+  p.cq_entries = opts.entries * 8;
+  int rc = io_uring_queue_init_params(opts.entries, &r->ring_, &p);
+  if (rc < 0) {
+    error = failure("io_uring_setup", rc);
+    return nullptr;
+  }
+  r->queue_ready_ = true;
+  if ((p.features & IORING_FEAT_EXT_ARG) == 0 || (p.features & IORING_FEAT_FAST_POLL) == 0) {
+    error = "io_uring lacks EXT_ARG or FAST_POLL";
+    return nullptr;
+  }
+  io_uring_probe* probe = io_uring_get_probe_ring(&r->ring_);
+  bool ok = probe != nullptr && supports_all(probe);
+  if (probe != nullptr) io_uring_free_probe(probe);
+  if (!ok) {
+    error = "io_uring lacks an operation the relay needs";
+    return nullptr;
+  }
+
+  // The buffer ring (entries the kernel takes buffers from) and the buffers.
+  r->buf_ring_bytes_ = opts.buffers * sizeof(io_uring_buf);
+  r->buf_ring_ = static_cast<io_uring_buf_ring*>(map_anonymous(r->buf_ring_bytes_));
+  r->buffers_bytes_ = static_cast<size_t>(opts.buffers) * opts.buffer_size;
+  r->buffers_ = static_cast<char*>(map_anonymous(r->buffers_bytes_));
+  if (r->buf_ring_ == nullptr || r->buffers_ == nullptr) {
+    error = failure("mmap", errno);
+    return nullptr;
+  }
+  io_uring_buf_ring_init(r->buf_ring_);
+  io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<uint64_t>(r->buf_ring_);
+  reg.ring_entries = opts.buffers;
+  reg.bgid = kBufferGroup;
+  rc = io_uring_register_buf_ring(&r->ring_, &reg, 0);
+  if (rc < 0) {
+    error = failure("io_uring_register_buf_ring", rc);
+    return nullptr;
+  }
+  r->buf_mask_ = io_uring_buf_ring_mask(opts.buffers);
+  for (unsigned i = 0; i < opts.buffers; ++i) {
+    io_uring_buf_ring_add(r->buf_ring_, r->buffer(static_cast<uint16_t>(i)), opts.buffer_size,
+                          static_cast<uint16_t>(i), r->buf_mask_, static_cast<int>(i));
+  }
+  io_uring_buf_ring_advance(r->buf_ring_, static_cast<int>(opts.buffers));
+  return r;
+}
+
+Ring::~Ring() {
+  if (queue_ready_) io_uring_queue_exit(&ring_);  // cancels and reaps what is left
+  if (buffers_ != nullptr) ::munmap(buffers_, buffers_bytes_);
+  if (buf_ring_ != nullptr) ::munmap(buf_ring_, buf_ring_bytes_);
+}
+
+bool Ring::enable() {
+  if (enabled_) return true;
+  // (liburing 2.3 declares io_uring_enable_rings but does not export it.)
+  if (::syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0) <
+      0)
+    return false;
+  // Saves an fd lookup on every io_uring_enter; optional.
+  io_uring_register_ring_fd(&ring_);
+  enabled_ = true;
+  return true;
+}
+
+namespace {
+uint64_t user_data(Completion* c, uint8_t tag) {
+  return reinterpret_cast<uint64_t>(c) | tag;
+}
+}  // namespace
+
+io_uring_sqe* Ring::sqe(Completion* c, uint8_t tag) {
+  io_uring_sqe* s = io_uring_get_sqe(&ring_);
+  if (s == nullptr) {
+    io_uring_submit(&ring_);
+    s = io_uring_get_sqe(&ring_);
+  }
+  // get_sqe hands back a used entry: every field is ours to clear.
+  std::memset(s, 0, sizeof *s);
+  io_uring_sqe_set_data64(s, c == nullptr ? 0 : user_data(c, tag));
+  return s;
+}
+
+void Ring::cancel(Completion* c, uint8_t tag) {
+  io_uring_prep_cancel64(sqe(nullptr), user_data(c, tag), IORING_ASYNC_CANCEL_ALL);
+}
+
+void Ring::wait(int timeout_ms) {
+  if (timeout_ms == 0) {
+    io_uring_submit_and_get_events(&ring_);
+    return;
+  }
+  io_uring_cqe* cqe = nullptr;
+  if (timeout_ms < 0) {
+    io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, nullptr, nullptr);
+    return;
+  }
+  __kernel_timespec ts{};
+  ts.tv_sec = timeout_ms / 1000;
+  ts.tv_nsec = static_cast<long long>(timeout_ms % 1000) * 1'000'000;
+  io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+}
+
+void Ring::dispatch() {
+  // A handler may queue SQEs (never reap), so walking the CQ ring in place
+  // is safe; bounded by what is there now.
+  unsigned head = 0;
+  unsigned seen = 0;
+  io_uring_cqe* cqe = nullptr;
+  io_uring_for_each_cqe(&ring_, head, cqe) {
+    uint64_t data = io_uring_cqe_get_data64(cqe);
+    int res = cqe->res;
+    uint32_t flags = cqe->flags;
+    ++seen;
+    auto* c = reinterpret_cast<Completion*>(data & ~uint64_t{Completion::kMaxTag});
+    if (c != nullptr) c->on_complete(res, flags, static_cast<uint8_t>(data & Completion::kMaxTag));
+  }
+  io_uring_cq_advance(&ring_, seen);
+}
+
+void Ring::give_back(uint16_t id) {
+  io_uring_buf_ring_add(buf_ring_, buffer(id), opts_.buffer_size, id, buf_mask_, 0);
+  io_uring_buf_ring_advance(buf_ring_, 1);
+  if (waiters_head_ < waiters_.size()) {
+    uint64_t data = waiters_[waiters_head_++];
+    if (waiters_head_ == waiters_.size()) {
+      waiters_.clear();
+      waiters_head_ = 0;
+    }
+    auto* c = reinterpret_cast<Completion*>(data & ~uint64_t{Completion::kMaxTag});
+    c->on_buffer_available(static_cast<uint8_t>(data & Completion::kMaxTag));
+  }
+}
+
+void Ring::wait_for_buffer(Completion* c, uint8_t tag) {
+  waiters_.push_back(user_data(c, tag));
+}
+
+void Ring::stop_waiting(Completion* c, uint8_t tag) {
+  // Rare (a connection closing while starved of buffers): a scan will do.
+  uint64_t data = user_data(c, tag);
+  for (size_t i = waiters_head_; i < waiters_.size(); ++i) {
+    if (waiters_[i] == data) {
+      waiters_.erase(waiters_.begin() + static_cast<std::ptrdiff_t>(i));
+      return;
+    }
+  }
+}
+
+}  // namespace ferry::net
