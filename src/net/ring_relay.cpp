@@ -38,11 +38,7 @@ void RingRelay::Direction::on_complete(int res, uint32_t flags, uint8_t tag) {
     case kSend:
       relay->on_send(*this, res);
       break;
-    default:  // kShutdown
-      --relay->ops_;
-      shutting = false;
-      shut = true;
-      if (res < 0 && res != -ECANCELED && res != -ENOTCONN) failed = true;
+    default:
       break;
   }
   relay->owner_.on_ring_relay();
@@ -165,13 +161,14 @@ void RingRelay::on_send(Direction& d, int res) {
 }
 
 void RingRelay::maybe_shutdown(Direction& d) {
-  if (!d.finished() || d.shut || d.shutting || aborted_ || handing_over_) return;
+  if (!d.finished() || d.shut || aborted_ || handing_over_) return;
   // When the other direction is over too the owner closes the connection,
   // and close() sends this FIN: save the shutdown.
   if (d.other->finished()) return;
-  io_uring_prep_shutdown(ring_.sqe(&d, kShutdown), d.dst, SHUT_WR);
-  d.shutting = true;
-  ++ops_;
+  // A system call, not a ring operation: the ring always hands shutdown to a
+  // worker thread, which costs more than the call.
+  if (::shutdown(d.dst, SHUT_WR) != 0 && errno != ENOTCONN) d.failed = true;
+  d.shut = true;
 }
 
 void RingRelay::drop_queue(Direction& d) {
@@ -195,7 +192,6 @@ void RingRelay::abort() {
     stop_waiting(*d);
     if (d->recv_armed) ring_.cancel(d, kRecv);
     if (d->sending) ring_.cancel(d, kSend);
-    if (d->shutting) ring_.cancel(d, kShutdown);
     drop_queue(*d);
   }
 }

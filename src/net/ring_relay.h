@@ -72,7 +72,7 @@ class RingRelay {
 
  private:
   // Operation tags (Ring::sqe): which of a direction's operations completed.
-  enum Tag : uint8_t { kRecv = 0, kSend = 1, kShutdown = 2 };
+  enum Tag : uint8_t { kRecv = 0, kSend = 1 };
   struct Chunk {
     uint16_t id;
     uint32_t length;
@@ -91,7 +91,6 @@ class RingRelay {
     bool recv_paused : 1 = false;  // backpressure cancelled it
     bool waiting_buffer : 1 = false;
     bool sending : 1 = false;
-    bool shutting : 1 = false;
     bool eof : 1 = false;
     bool shut : 1 = false;
     bool failed : 1 = false;

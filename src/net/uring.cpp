@@ -1,11 +1,15 @@
 #include "net/uring.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 
 namespace ferry::net {
 namespace {
@@ -20,10 +24,52 @@ void* map_anonymous(size_t bytes) {
   return p == MAP_FAILED ? nullptr : p;
 }
 
+// SOCKET_URING_OP_SETSOCKOPT (Linux 6.7); liburing 2.3 predates it.
+constexpr uint32_t kSocketCmdSetsockopt = 3;
+const int kOne = 1;
+
+void fill_nodelay(io_uring_sqe* s, int fd) {
+  // The fields of the socket command, by their place in the SQE: cmd_op
+  // shares `off`, level and optname `addr`, optlen `splice_fd_in`, optval
+  // `addr3` (include/uapi/linux/io_uring.h).
+  s->opcode = IORING_OP_URING_CMD;
+  s->fd = fd;
+  s->off = kSocketCmdSetsockopt;
+  s->addr = static_cast<uint64_t>(IPPROTO_TCP) | (static_cast<uint64_t>(TCP_NODELAY) << 32);
+  s->splice_fd_in = sizeof kOne;
+  s->addr3 = reinterpret_cast<uint64_t>(&kOne);
+}
+
+// Asks a throwaway ring once whether this kernel sets socket options.
+bool kernel_sets_socket_options() {
+  static const bool answer = [] {
+    io_uring probe_ring{};
+    if (io_uring_queue_init(2, &probe_ring, 0) < 0) return false;
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool ok = false;
+    if (fd >= 0) {
+      io_uring_sqe* s = io_uring_get_sqe(&probe_ring);
+      std::memset(s, 0, sizeof *s);
+      fill_nodelay(s, fd);
+      io_uring_cqe* cqe = nullptr;
+      if (io_uring_submit_and_wait(&probe_ring, 1) == 1 &&
+          io_uring_peek_cqe(&probe_ring, &cqe) == 0) {
+        int on = 0;
+        socklen_t len = sizeof on;
+        ok = cqe->res == 0 && ::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &len) == 0 && on;
+      }
+      ::close(fd);
+    }
+    io_uring_queue_exit(&probe_ring);
+    return ok;
+  }();
+  return answer;
+}
+
 // Operations the relay cannot do without; a kernel older than 6.1 lacks some.
 bool supports_all(io_uring_probe* probe) {
   for (int op : {IORING_OP_ACCEPT, IORING_OP_CONNECT, IORING_OP_RECV, IORING_OP_SEND,
-                 IORING_OP_SHUTDOWN, IORING_OP_CLOSE, IORING_OP_ASYNC_CANCEL, IORING_OP_POLL_ADD}) {
+                 IORING_OP_CLOSE, IORING_OP_ASYNC_CANCEL, IORING_OP_POLL_ADD}) {
     if (io_uring_opcode_supported(probe, op) == 0) return false;
   }
   return true;
@@ -51,6 +97,9 @@ std::unique_ptr<Ring> Ring::create(const Options& opts, std::string& error) {
   }
   io_uring_probe* probe = io_uring_get_probe_ring(&r->ring_);
   bool ok = probe != nullptr && supports_all(probe);
+  r->makes_sockets_ = ok && io_uring_opcode_supported(probe, IORING_OP_SOCKET) != 0 &&
+                      io_uring_opcode_supported(probe, IORING_OP_URING_CMD) != 0 &&
+                      kernel_sets_socket_options();
   if (probe != nullptr) io_uring_free_probe(probe);
   if (!ok) {
     error = "io_uring lacks an operation the relay needs";
@@ -114,11 +163,17 @@ io_uring_sqe* Ring::sqe(Completion* c, uint8_t tag) {
   if (s == nullptr) {
     io_uring_submit(&ring_);
     s = io_uring_get_sqe(&ring_);
+    // Only a ring that cannot submit (not yet enabled) stays full.
+    if (s == nullptr) throw std::runtime_error("io_uring: submission queue full");
   }
   // get_sqe hands back a used entry: every field is ours to clear.
   std::memset(s, 0, sizeof *s);
   io_uring_sqe_set_data64(s, c == nullptr ? 0 : user_data(c, tag));
   return s;
+}
+
+void Ring::prep_nodelay(int fd) {
+  fill_nodelay(sqe(nullptr), fd);
 }
 
 void Ring::cancel(Completion* c, uint8_t tag) {

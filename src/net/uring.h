@@ -57,6 +57,12 @@ class Ring {
   // Makes the calling thread the ring's only submitter. Idempotent.
   bool enable();
 
+  // True when sockets can be made and given TCP_NODELAY through the ring
+  // (IORING_OP_SOCKET, and the socket setsockopt command of Linux 6.7).
+  bool makes_sockets() const { return makes_sockets_; }
+  // Queues setsockopt(fd, TCP_NODELAY, 1); makes_sockets() must hold.
+  void prep_nodelay(int fd);
+
   // A cleared SQE whose completion goes to `c` with `tag` (nullptr: nobody
   // cares). When the queue is full it is submitted first: never fails.
   io_uring_sqe* sqe(Completion* c, uint8_t tag = 0);
@@ -84,6 +90,7 @@ class Ring {
   io_uring ring_{};
   bool queue_ready_ = false;
   bool enabled_ = false;
+  bool makes_sockets_ = false;
   io_uring_buf_ring* buf_ring_ = nullptr;
   size_t buf_ring_bytes_ = 0;
   char* buffers_ = nullptr;

@@ -240,32 +240,31 @@ void Connection::connect_next() {
       server_ = nullptr;
       continue;
     }
-    int err = 0;
-    net::Fd fd = ring_ ? net::open_tcp(addr, err) : net::connect_tcp(addr, err);
-    if (!fd && net::out_of_resources(err)) {
-      // Our shortage, not the server's fault: no server is marked down for it.
-      log::write_limited(log::Level::error, "upstream_socket_failed",
-                         {{"upstream", up.name()}, {"error", std::strerror(err)}});
-      close(CloseReason::connect_failed);
-      return;
-    }
-    if (!fd) {
-      upstream_failed(std::strerror(err));
-      continue;
-    }
-    upstream_.set_fd(std::move(fd));
-    if (ring_) {
+    const uint64_t timeout = static_cast<uint64_t>(listener_->limits.connect_timeout.count());
+    net::Ring* ring = worker_.loop().ring();
+    if (ring_ && ring->makes_sockets()) {
+      // Socket, TCP_NODELAY and connect, all through the ring (on_complete).
       // The ring reads the address when it submits: it must outlive this call.
       dialled_ = std::make_unique<net::SocketAddress>(addr);
-      io_uring_prep_connect(worker_.loop().ring()->sqe(this), upstream_.fd(), dialled_->sa(),
-                            dialled_->len());
-      connect_in_ring_ = true;
+      io_uring_prep_socket(ring->sqe(this, kSocketOp), addr.family(),
+                           SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP, 0);
+      ring_op_ = kSocketOp;
+      worker_.loop().schedule_in(timer_, timeout, this);
+      return;
+    }
+    int err = 0;
+    net::Fd fd = ring_ ? net::open_tcp(addr, err) : net::connect_tcp(addr, err);
+    if (!fd && socket_failed(err)) return;
+    if (!fd) continue;
+    upstream_.set_fd(std::move(fd));
+    if (ring_) {
+      dialled_ = std::make_unique<net::SocketAddress>(addr);
+      dial_in_ring();
     } else if (!worker_.loop().add(upstream_.fd(), kWatch, &upstream_side_)) {
       upstream_failed("epoll");
       continue;
     }
-    worker_.loop().schedule_in(
-        timer_, static_cast<uint64_t>(listener_->limits.connect_timeout.count()), this);
+    worker_.loop().schedule_in(timer_, timeout, this);
     return;
   }
   log::write_limited(log::Level::warn, "upstream_unavailable",
@@ -287,20 +286,51 @@ void Connection::on_connect_result(uint32_t events) {
   start_relay(events);
 }
 
-void Connection::on_complete(int res, uint32_t /*flags*/, uint8_t /*tag*/) {
-  connect_in_ring_ = false;
-  if (stage_ == Stage::closed) {
-    delete_when_idle();
+bool Connection::socket_failed(int err) {
+  if (net::out_of_resources(err)) {
+    // Our shortage, not the server's fault: no server is marked down for it.
+    log::write_limited(log::Level::error, "upstream_socket_failed",
+                       {{"upstream", listener_->upstream->name()}, {"error", std::strerror(err)}});
+    close(CloseReason::connect_failed);
+    return true;
+  }
+  upstream_failed(std::strerror(err));
+  return false;
+}
+
+void Connection::dial_in_ring() {
+  net::Ring& ring = *worker_.loop().ring();
+  if (ring.makes_sockets()) ring.prep_nodelay(upstream_.fd());  // issued before the connect
+  io_uring_prep_connect(ring.sqe(this, kConnectOp), upstream_.fd(), dialled_->sa(),
+                        dialled_->len());
+  ring_op_ = kConnectOp;
+}
+
+void Connection::on_complete(int res, uint32_t /*flags*/, uint8_t tag) {
+  ring_op_ = kNoOp;
+  const bool timed_out = std::exchange(connect_timed_out_, false);
+  if (stage_ == Stage::closed || (tag == kSocketOp && timed_out)) {
+    if (tag == kSocketOp && res >= 0) ::close(res);  // made as we gave up
+    if (stage_ == Stage::closed) {
+      delete_when_idle();
+      return;
+    }
+  }
+  if (tag == kSocketOp && !timed_out) {
+    if (res >= 0) {
+      upstream_.set_fd(net::Fd(res));
+      dial_in_ring();
+    } else if (!socket_failed(-res)) {
+      connect_next();
+    }
     return;
   }
-  if (res == 0) {
-    connect_timed_out_ = false;  // it won the race against the timer
+  if (res == 0 && tag == kConnectOp) {  // (a connect that beat its timer wins)
     connected();
     start_ring_relay();
     return;
   }
-  upstream_failed(connect_timed_out_ ? "connect timeout" : std::strerror(-res));
-  connect_timed_out_ = false;
+  upstream_failed(timed_out ? "connect timeout" : std::strerror(-res));
   connect_next();
 }
 
@@ -489,10 +519,10 @@ void Connection::on_timer() {
       close(CloseReason::handshake_timeout);
       return;
     case Stage::connecting:
-      if (connect_in_ring_) {
-        // The ring's connect must finish before the socket goes: on_complete.
+      if (ring_op_ != kNoOp) {
+        // The ring's operation must finish before the socket goes: on_complete.
         connect_timed_out_ = true;
-        worker_.loop().ring()->cancel(this);
+        worker_.loop().ring()->cancel(this, ring_op_);
         return;
       }
       upstream_failed("connect timeout");
@@ -537,7 +567,7 @@ void Connection::close(CloseReason reason) {
   if (ring_) {
     net::Ring& ring = *worker_.loop().ring();
     if (ring_relay_) ring_relay_->abort();
-    if (connect_in_ring_) ring.cancel(this);
+    if (ring_op_ != kNoOp) ring.cancel(this, ring_op_);
     // Queued after the cancels: the ring closes the sockets, saving two
     // system calls; operations still in flight keep them until cancelled.
     for (net::Endpoint* e : {&client_, &upstream_}) {
@@ -555,7 +585,7 @@ void Connection::close(CloseReason reason) {
 }
 
 void Connection::delete_when_idle() {
-  if (connect_in_ring_ || (ring_relay_ && !ring_relay_->idle()) || delete_queued_) return;
+  if (ring_op_ != kNoOp || (ring_relay_ && !ring_relay_->idle()) || delete_queued_) return;
   delete_queued_ = true;
   worker_.loop().defer_delete(this);
 }

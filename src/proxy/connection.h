@@ -82,6 +82,10 @@ class Connection final : public net::Deferred,
   void continue_tls();
   void connect_next();
   void on_connect_result(uint32_t events);
+  // The ring's part in dialling: operation tags, and the steps.
+  enum RingOp : uint8_t { kNoOp = 0, kSocketOp = 1, kConnectOp = 2 };
+  bool socket_failed(int err);  // true if it closed the connection
+  void dial_in_ring();
   void connected();
   void start_relay(uint32_t upstream_events);
   void start_ring_relay();
@@ -125,7 +129,7 @@ class Connection final : public net::Deferred,
   bool header_queued_ = false;    // PROXY header for the upstream already built
   bool client_hup_seen_ = false;  // the client's FIN arrived before the relay started
   bool ring_ = false;             // this connection connects and relays through the ring
-  bool connect_in_ring_ = false;  // a ring connect is in flight
+  RingOp ring_op_ = kNoOp;  // the ring operation in flight while dialling
   bool connect_timed_out_ = false;
   bool delete_queued_ = false;
 };
