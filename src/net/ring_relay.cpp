@@ -2,9 +2,7 @@
 
 #include <sys/socket.h>
 
-#include <algorithm>
 #include <cerrno>
-#include <utility>
 
 namespace ferry::net {
 
@@ -17,8 +15,8 @@ RingRelay::RingRelay(Ring& ring, Owner& owner) : ring_(ring), owner_(owner) {
 void RingRelay::start(int client_fd, int upstream_fd, std::string_view first_to_upstream) {
   up_.src = down_.dst = client_fd;
   up_.dst = down_.src = upstream_fd;
-  up_.first = first_to_upstream;
-  send_next(up_);
+  up_.waiting.assign(first_to_upstream);
+  send_waiting(up_);
   arm_recv(up_);
   arm_recv(down_);
 }
@@ -31,15 +29,10 @@ RingRelay::State RingRelay::state() const {
 }
 
 void RingRelay::Direction::on_complete(int res, uint32_t flags, uint8_t tag) {
-  switch (tag) {
-    case kRecv:
-      relay->on_recv(*this, res, flags);
-      break;
-    case kSend:
-      relay->on_send(*this, res);
-      break;
-    default:
-      break;
+  if (tag == kRecv) {
+    relay->on_recv(*this, res, flags);
+  } else {
+    relay->on_send(*this, res, static_cast<Tag>(tag));
   }
   relay->owner_.on_ring_relay();
 }
@@ -51,7 +44,7 @@ void RingRelay::Direction::on_buffer_available(uint8_t /*tag*/) {
 
 void RingRelay::arm_recv(Direction& d) {
   if (d.recv_armed || d.eof || d.failed || aborted_ || handing_over_) return;
-  if (d.queued() >= kMaxQueued) {
+  if (d.waiting.size() >= kMaxWaiting) {
     d.recv_paused = true;  // on_send() re-arms once the sink drained
     return;
   }
@@ -72,18 +65,29 @@ void RingRelay::on_recv(Direction& d, int res, uint32_t flags) {
   }
   if (res > 0) {
     auto id = static_cast<uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
+    auto length = static_cast<uint32_t>(res);
     if (aborted_) {
       ring_.give_back(id);
       return;
     }
-    d.queue.push_back({id, static_cast<uint32_t>(res)});
-    d.bytes += static_cast<uint64_t>(res);
+    d.bytes += length;
     moved_ = true;
-    if (static_cast<uint32_t>(res) == ring_.buffer_size()) bulk_ = true;
-    send_next(d);
-    if (d.queued() >= kMaxQueued && d.recv_armed) {
-      ring_.cancel(&d, kRecv);  // backpressure: the sink is behind
-      d.recv_paused = true;
+    if (length == ring_.buffer_size()) bulk_ = true;
+    if (!d.sending && d.waiting.empty()) {
+      // Fast path: straight out of the pool buffer, never waiting for room.
+      io_uring_prep_send(ring_.sqe(&d, kSendPool), d.dst, ring_.buffer(id), length,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+      d.pool_id = id;
+      d.pool_length = length;
+      d.sending = true;
+      ++ops_;
+    } else {
+      d.waiting.append(ring_.buffer(id), length);
+      ring_.give_back(id);
+      if (d.waiting.size() >= kMaxWaiting && d.recv_armed) {
+        ring_.cancel(&d, kRecv);  // backpressure: the sink is behind
+        d.recv_paused = true;
+      }
     }
     if (!more) arm_recv(d);
     return;
@@ -91,14 +95,14 @@ void RingRelay::on_recv(Direction& d, int res, uint32_t flags) {
   if (aborted_) return;
   if (res == -ECANCELED) {
     // Stopped for backpressure; the sink may have drained meanwhile.
-    if (d.recv_paused && d.drained()) arm_recv(d);
+    if (d.recv_paused && d.waiting.size() < kMaxWaiting) arm_recv(d);
     return;
   }
   if (res == 0) {
     d.eof = true;
     maybe_shutdown(d);
   } else if (res == -ENOBUFS) {
-    // The pool is empty: re-armed when a buffer comes back.
+    // The pool is empty for a moment: re-armed when a buffer comes back.
     if (!d.waiting_buffer) ring_.wait_for_buffer(&d, kRecv);
     d.waiting_buffer = true;
   } else {
@@ -106,57 +110,39 @@ void RingRelay::on_recv(Direction& d, int res, uint32_t flags) {
   }
 }
 
-void RingRelay::send_next(Direction& d) {
-  if (d.sending || aborted_) return;
-  const char* data = nullptr;
-  size_t len = 0;
-  if (!d.first.empty()) {
-    data = d.first.data();
-    len = d.first.size();
-  } else if (d.head < d.queue.size()) {
-    const Chunk& c = d.queue[d.head];
-    data = ring_.buffer(c.id) + d.head_sent;
-    len = c.length - d.head_sent;
-  } else {
-    return;
-  }
-  // MSG_WAITALL: the ring retries a short send itself, so a completion
-  // normally means every byte was taken.
-  io_uring_prep_send(ring_.sqe(&d, kSend), d.dst, data, len, MSG_NOSIGNAL | MSG_WAITALL);
+void RingRelay::send_waiting(Direction& d) {
+  if (d.sending || d.waiting.empty() || aborted_) return;
+  d.in_flight.swap(d.waiting);
+  // A send that waits for room: MSG_WAITALL makes the ring retry until every
+  // byte is taken, so one completion ends it.
+  io_uring_prep_send(ring_.sqe(&d, kSendHeap), d.dst, d.in_flight.data(), d.in_flight.size(),
+                     MSG_NOSIGNAL | MSG_WAITALL);
   d.sending = true;
   ++ops_;
 }
 
-void RingRelay::on_send(Direction& d, int res) {
+void RingRelay::on_send(Direction& d, int res, Tag tag) {
   --ops_;
   d.sending = false;
-  if (res < 0) {
-    if (!aborted_ && res != -ECANCELED) d.failed = true;
-    drop_queue(d);  // the buffer being sent is no longer read by the kernel
-    return;
-  }
-  auto sent = static_cast<uint32_t>(res);
-  if (!d.first.empty()) {
-    d.first.remove_prefix(std::min<size_t>(sent, d.first.size()));
+  const size_t sent = res > 0 ? static_cast<size_t>(res) : 0;
+  std::string rest;  // what the sink did not take, ahead of anything waiting
+  if (tag == kSendPool) {
+    if (sent < d.pool_length && (res >= 0 || res == -EAGAIN))
+      rest.assign(ring_.buffer(d.pool_id) + sent, d.pool_length - sent);
+    ring_.give_back(d.pool_id);  // the kernel is done reading it
   } else {
-    d.head_sent += sent;
-    const Chunk c = d.queue[d.head];
-    if (d.head_sent >= c.length) {
-      ring_.give_back(c.id);
-      ++d.head;
-      d.head_sent = 0;
-      if (d.head == d.queue.size()) {
-        std::vector<Chunk>().swap(d.queue);  // an idle connection keeps nothing
-        d.head = 0;
-      }
-    }
+    if (sent < d.in_flight.size() && res >= 0) rest.assign(d.in_flight, sent);
+    std::string().swap(d.in_flight);  // nothing kept while idle
   }
-  if (aborted_) {
-    drop_queue(d);
+  if (res < 0 && res != -EAGAIN && !aborted_ && res != -ECANCELED) d.failed = true;
+  if (aborted_ || d.failed) {
+    std::string().swap(d.waiting);
     return;
   }
-  send_next(d);
-  if (d.recv_paused && d.drained()) arm_recv(d);
+  if (!rest.empty()) d.waiting.insert(0, rest);
+  send_waiting(d);
+  if (d.waiting.empty()) std::string().swap(d.waiting);
+  if (d.recv_paused && d.waiting.size() < kMaxWaiting) arm_recv(d);
   maybe_shutdown(d);
 }
 
@@ -171,18 +157,10 @@ void RingRelay::maybe_shutdown(Direction& d) {
   d.shut = true;
 }
 
-void RingRelay::drop_queue(Direction& d) {
-  // Never a buffer that a send in flight still reads: once reused it could
-  // carry another connection's bytes. That one goes back on its completion.
-  const bool head_in_flight = d.sending && d.first.empty();
-  const size_t from = std::min<size_t>(d.head + (head_in_flight ? 1 : 0), d.queue.size());
-  for (size_t i = from; i < d.queue.size(); ++i) ring_.give_back(d.queue[i].id);
-  d.queue.resize(from);
-  if (!d.sending) {
-    std::vector<Chunk>().swap(d.queue);
-    d.head = 0;
-    d.first = {};
-  }
+void RingRelay::stop_waiting(Direction& d) {
+  if (!d.waiting_buffer) return;
+  ring_.stop_waiting(&d, kRecv);
+  d.waiting_buffer = false;
 }
 
 void RingRelay::abort() {
@@ -191,15 +169,12 @@ void RingRelay::abort() {
   for (Direction* d : {&up_, &down_}) {
     stop_waiting(*d);
     if (d->recv_armed) ring_.cancel(d, kRecv);
-    if (d->sending) ring_.cancel(d, kSend);
-    drop_queue(*d);
+    // A send in flight still reads its pool buffer or heap bytes: they are
+    // let go in on_send(), never before (a reused pool buffer could carry
+    // another connection's bytes).
+    if (d->sending) ring_.cancel(d, d->in_flight.empty() ? kSendPool : kSendHeap);
+    std::string().swap(d->waiting);
   }
-}
-
-void RingRelay::stop_waiting(Direction& d) {
-  if (!d.waiting_buffer) return;
-  ring_.stop_waiting(&d, kRecv);
-  d.waiting_buffer = false;
 }
 
 bool RingRelay::hand_over() {

@@ -2,24 +2,30 @@
 // side): the same job as Relay (byte-exact, both ways, half-close passed on,
 // bounded memory), with no system call of its own per message.
 //
-// Per direction: one multishot receive on the source that takes a pooled
-// buffer per arrival, and one send at a time on the sink, in order. The
-// buffer goes back to the pool when its send completed, so an idle
-// connection holds no buffer. A sink that does not keep up stops the source's
-// receive once kMaxQueued buffers wait (backpressure), until it drained.
+// Per direction: one multishot receive on the source, which takes a buffer
+// from the worker's pool for each arrival, and one send at a time on the
+// sink, in order:
+//   - fast path: the bytes go out of the pool buffer itself with a send that
+//     never waits (MSG_DONTWAIT); the buffer is back in the pool one loop
+//     iteration after it was filled.
+//   - a sink that is full (or a send still in flight) makes the relay copy
+//     what is left into this direction's own heap bytes and give the pool
+//     buffer back at once, so no number of stalled connections can drain the
+//     pool others need. Those bytes go out with a send that waits; beyond
+//     kMaxWaiting of them the source is no longer read (backpressure).
+// An idle connection holds no buffer at all.
 //
-// Bulk: a receive that fills a whole buffer marks the relay bulk. Its owner
-// may then hand the sockets to the epoll Relay, which splices (zero copy):
-// hand_over() stops the receives, lets what was received be sent, and
+// Bulk: a receive that fills a whole pool buffer marks the relay bulk. Its
+// owner may then hand the sockets to the epoll Relay, which splices (zero
+// copy): hand_over() stops the receives, lets what was received be sent and
 // reports quiescent(); bytes still in the kernel stay there for the next
 // reader, and a FIN already seen is seen again (TCP repeats it).
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <utility>
-#include <string_view>
-#include <vector>
 
 #include "net/relay.h"
 #include "net/uring.h"
@@ -31,7 +37,7 @@ class RingRelay {
   class Owner {
    public:
     // Bytes moved, a direction ended, it failed, or an operation finished:
-    // look at state(), moved(), idle(), quiescent().
+    // look at state(), take_moved(), idle(), quiescent().
     virtual void on_ring_relay() = 0;
 
    protected:
@@ -40,15 +46,15 @@ class RingRelay {
 
   using State = Relay::State;  // the same four states as the epoll relay
 
-  // Buffers one direction may hold before its source is no longer read.
-  static constexpr size_t kMaxQueued = 16;
+  // Heap bytes one direction keeps for a slow sink before it stops reading
+  // the source (the epoll relay's bound: one 64 KiB read).
+  static constexpr size_t kMaxWaiting = 64 * 1024;
 
   RingRelay(Ring& ring, Owner& owner);
   RingRelay(const RingRelay&) = delete;
   RingRelay& operator=(const RingRelay&) = delete;
 
-  // `first_to_upstream` (a PROXY header) goes out before any client byte;
-  // the caller keeps those bytes alive until this relay is idle().
+  // `first_to_upstream` (a PROXY header) goes out before any client byte.
   void start(int client_fd, int upstream_fd, std::string_view first_to_upstream);
   // Stops everything (the connection is closing). The owner must keep this
   // object until idle(); the sockets may be closed right away.
@@ -58,7 +64,6 @@ class RingRelay {
   bool hand_over();
 
   State state() const;
-  bool started() const { return up_.src >= 0; }
   bool bulk() const { return bulk_; }
   bool handing_over() const { return handing_over_; }
   // No operation in flight: safe to destroy.
@@ -72,21 +77,17 @@ class RingRelay {
 
  private:
   // Operation tags (Ring::sqe): which of a direction's operations completed.
-  enum Tag : uint8_t { kRecv = 0, kSend = 1 };
-  struct Chunk {
-    uint16_t id;
-    uint32_t length;
-  };
+  enum Tag : uint8_t { kRecv = 0, kSendPool = 1, kSendHeap = 2 };
   struct Direction final : Completion {
     RingRelay* relay = nullptr;
     Direction* other = nullptr;
     int src = -1;
     int dst = -1;
-    std::vector<Chunk> queue;  // received, not yet sent; freed when empty
-    uint32_t head = 0;         // queue[head] is being sent
-    uint32_t head_sent = 0;    // bytes of queue[head] already sent
     uint64_t bytes = 0;
-    std::string_view first;  // sent before any chunk (the PROXY header)
+    std::string in_flight;  // heap bytes the send in flight reads (kSendHeap)
+    std::string waiting;    // bytes for the sink that wait their turn
+    uint32_t pool_length = 0;  // bytes of the pool buffer the send in flight reads
+    uint16_t pool_id = 0;      // (kSendPool)
     bool recv_armed : 1 = false;
     bool recv_paused : 1 = false;  // backpressure cancelled it
     bool waiting_buffer : 1 = false;
@@ -94,19 +95,17 @@ class RingRelay {
     bool eof : 1 = false;
     bool shut : 1 = false;
     bool failed : 1 = false;
-    size_t queued() const { return queue.size() - head; }
-    bool drained() const { return !sending && first.empty() && head == queue.size(); }
+    bool drained() const { return !sending && waiting.empty(); }
     bool finished() const { return eof && drained(); }
     void on_complete(int res, uint32_t flags, uint8_t tag) override;
     void on_buffer_available(uint8_t /*tag*/) override;
   };
 
   void on_recv(Direction& d, int res, uint32_t flags);
-  void on_send(Direction& d, int res);
+  void on_send(Direction& d, int res, Tag tag);
   void arm_recv(Direction& d);
-  void send_next(Direction& d);
+  void send_waiting(Direction& d);
   void maybe_shutdown(Direction& d);
-  void drop_queue(Direction& d);
   void stop_waiting(Direction& d);
 
   Ring& ring_;
