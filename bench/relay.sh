@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The relay benchmark of issue 3: the same workloads through no relay, a
 # minimal epoll relay (the floor: ferry-bare-relay), HAProxy with WhatsApp's
-# settings, HAProxy with 16 KiB buffers + splice, and ferry-proxy, all in
+# settings, HAProxy with 16 KiB buffers + splice, and ferry-proxy (on epoll
+# alone, and as shipped: plain connections through io_uring), all in
 # front of the same upstream; one table of medians with ferry's ratio to each.
 # See bench/README.md for what each row means.
 #
@@ -32,7 +33,7 @@ BUILD=${BUILD:-$REPO/build}
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-5}
 WARMUP=${WARMUP:-1}
-RELAYS=${RELAYS:-"none bare haproxy-whatsapp haproxy-splice ferry"}
+RELAYS=${RELAYS:-"none bare haproxy-whatsapp haproxy-splice ferry-epoll ferry"}
 HOLD_CONNECTIONS=${HOLD_CONNECTIONS:-8000}
 BASE_PORT=${BASE_PORT:-24100}
 JOBS=${JOBS:-2}
@@ -81,7 +82,7 @@ expand_workloads() {
 if (($# == 0)); then set -- all; fi
 WORKLOADS=$(expand_workloads "$@" | tr ' ' '\n' | awk 'NF && !seen[$0]++' | tr '\n' ' ')
 for r in $RELAYS; do
-  case $r in none | bare | haproxy-whatsapp | haproxy-splice | ferry) ;; *) die "unknown relay '$r'" ;; esac
+  case $r in none | bare | haproxy-whatsapp | haproxy-splice | ferry-epoll | ferry) ;; *) die "unknown relay '$r'" ;; esac
 done
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer"
 
@@ -179,7 +180,7 @@ build() {
   log "building ferry-loadgen ferry-echo ferry-bare-relay in $BUILD"
   cmake --build "$BUILD" --target ferry-loadgen ferry-echo ferry-bare-relay -j "$JOBS" >"$TMP/build.log" 2>&1 ||
     { tail -20 "$TMP/build.log" >&2; die "build failed"; }
-  if [[ " $RELAYS " = *" ferry "* && -z ${FERRY_PROXY_GIVEN:-} ]]; then
+  if [[ " $RELAYS " = *" ferry"* && -z ${FERRY_PROXY_GIVEN:-} ]]; then
     if cmake --build "$BUILD" --target ferry-proxy -j "$JOBS" >"$TMP/build-proxy.log" 2>&1; then
       log "built ferry-proxy"
     else
@@ -204,11 +205,14 @@ write_config() {
         -e "s|@ECHO_PORT@|$ECHO_PORT|g" -e "s|@IPERF_PORT@|$IPERF_PORT|g" \
         -e "s|@TLS_PEM@|$pem|g" "$template" >"$file"
       ;;
-    ferry)
+    ferry | ferry-epoll)
       {
         echo "# ferry-proxy for bench/relay.sh: 2 workers like HAProxy's nbthread 2,"
         echo "# WhatsApp's timeouts, no PROXY header and no health checks to the bench upstreams."
         echo "workers = 2"
+        # ferry-epoll: the same proxy without io_uring, as on a kernel or in a
+        # container that refuses it.
+        [[ $relay = ferry-epoll ]] && echo "io_uring = \"off\""
         echo "drain_timeout = \"1s\""
         echo "log_level = \"warn\""
         echo "[stats]"
@@ -263,10 +267,10 @@ start_relay() {
         { note "$relay: config rejected: $(tail -2 "$TMP/check.log" | tr '\n' ' ')"; return 1; }
       start_bg "$relay" "$HAPROXY" -db -f "$cfg" || return 1
       ;;
-    ferry)
-      [[ -x $FERRY_PROXY ]] || { note "ferry: no binary at $FERRY_PROXY"; return 1; }
+    ferry | ferry-epoll)
+      [[ -x $FERRY_PROXY ]] || { note "$relay: no binary at $FERRY_PROXY"; return 1; }
       "$FERRY_PROXY" --check --config "$cfg" >"$TMP/check.log" 2>&1 ||
-        { note "ferry: config rejected: $(tail -2 "$TMP/check.log" | tr '\n' ' ')"; return 1; }
+        { note "$relay: config rejected: $(tail -2 "$TMP/check.log" | tr '\n' ' ')"; return 1; }
       start_bg "$relay" "$FERRY_PROXY" --config "$cfg" || return 1
       ;;
     bare) # plain and bulk only: it has no TLS
@@ -606,7 +610,8 @@ verdict() {
 }
 
 declare -A TITLE=([none]="no relay" [bare]="minimal epoll relay (floor)" [haproxy-whatsapp]="HAProxy 2.6, WhatsApp settings (4 KiB)"
-  [haproxy-splice]="HAProxy 2.6, 16 KiB + splice" [ferry]="ferry-proxy")
+  [haproxy-splice]="HAProxy 2.6, 16 KiB + splice" [ferry-epoll]="ferry-proxy, epoll only (io_uring = off)"
+  [ferry]="ferry-proxy")
 has_relay() { [[ " $RELAYS " = *" $1 "* ]]; }
 RATIO_BARE=0
 RATIO_WA=0

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/log.h"
 #include "net/socket.h"
 
 namespace ferry::proxy {
@@ -23,6 +24,13 @@ class HealthChecker::Probe final : public net::Deferred,
     if (!server_.next_address(addr)) return skip();
     int err = 0;
     fd_ = net::connect_tcp(addr, err);
+    // Our own shortage (descriptors, memory, local ports) says nothing about
+    // the server: no verdict this round, as for a connection's dial.
+    if (!fd_ && net::out_of_resources(err)) {
+      log::write_limited(log::Level::warn, "health_check_skipped",
+                         {{"upstream", server_.upstream()}, {"error", std::strerror(err)}});
+      return skip();
+    }
     if (!fd_) return done(false, std::strerror(err));
     owner_.loop_.add(fd_.get(), EPOLLOUT | EPOLLET, this);
     owner_.loop_.schedule_in(timer_, static_cast<uint64_t>(owner_.timeout_.count()), this);

@@ -144,6 +144,28 @@ TEST(Limits, RunningOutOfDescriptorsIsCountedAndRecovers) {
   EXPECT_TRUE(wait_until([&] { return relayed(again, port); }, 3s));
 }
 
+// A health check that finds no descriptor is the proxy's shortage too: the
+// server stays up (it failed the check before the fix, marked down at once).
+TEST(Limits, AHealthCheckWithoutADescriptorBlamesNoServer) {
+  TestUpstream up;
+  uint16_t port = free_port();
+  RunningProxy proxy(simple_config(port, up.port(), "", "", "health_check_interval = \"1s\"\n"));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+  ASSERT_TRUE(proxy.wait_metric("ferry_upstream_server_up", {}, 1));
+  const pid_t pid = proxy.process().pid();
+  rlimit before{};
+  ASSERT_EQ(::prlimit(pid, RLIMIT_NOFILE, nullptr, &before), 0);
+  rlimit none{static_cast<rlim_t>(lowest_free_fd(pid)), before.rlim_max};
+  ASSERT_EQ(::prlimit(pid, RLIMIT_NOFILE, &none, nullptr), 0);
+  bool skipped = proxy.process().wait_for_log("health_check_skipped", 5s);
+  ASSERT_EQ(::prlimit(pid, RLIMIT_NOFILE, &before, nullptr), 0);
+  EXPECT_TRUE(skipped) << proxy.process().err();
+  EXPECT_EQ(proxy.metric("ferry_upstream_health_check_failures_total", {}), 0) << proxy.metrics();
+  EXPECT_EQ(proxy.metric("ferry_upstream_server_up", {}), 1) << proxy.metrics();
+  net::Fd again;
+  EXPECT_TRUE(wait_until([&] { return relayed(again, port); }, 3s));
+}
+
 // Room to accept a client but none to dial the upstream: that is the proxy's
 // shortage, so the client is closed and no upstream server is blamed.
 TEST(Limits, NoDescriptorForTheUpstreamSocketBlamesNoServer) {
