@@ -49,8 +49,16 @@ void RingRelay::arm_recv(Direction& d) {
     return;
   }
   d.recv_paused = false;
+  stop_waiting(d);  // it may have been woken another way
+  // While the sink is behind, one buffer per receive, so what the relay
+  // takes in stays within kMaxWaiting plus one buffer; else multishot.
+  d.recv_multishot = !d.sending && d.waiting.empty();
   io_uring_sqe* s = ring_.sqe(&d, kRecv);
-  io_uring_prep_recv_multishot(s, d.src, nullptr, 0, 0);
+  if (d.recv_multishot) {
+    io_uring_prep_recv_multishot(s, d.src, nullptr, 0, 0);
+  } else {
+    io_uring_prep_recv(s, d.src, nullptr, ring_.buffer_size(), 0);
+  }
   s->flags |= IOSQE_BUFFER_SELECT;
   s->buf_group = Ring::kBufferGroup;
   d.recv_armed = true;
@@ -84,9 +92,11 @@ void RingRelay::on_recv(Direction& d, int res, uint32_t flags) {
     } else {
       d.waiting.append(ring_.buffer(id), length);
       ring_.give_back(id);
-      if (d.waiting.size() >= kMaxWaiting && d.recv_armed) {
-        ring_.cancel(&d, kRecv);  // backpressure: the sink is behind
-        d.recv_paused = true;
+      // The sink is behind: the multishot receive would keep taking buffers
+      // until cancelled, so it makes way for one receive at a time.
+      if (d.recv_armed && d.recv_multishot) {
+        ring_.cancel(&d, kRecv);
+        d.recv_multishot = false;  // cancelled once
       }
     }
     if (!more) arm_recv(d);
@@ -94,8 +104,7 @@ void RingRelay::on_recv(Direction& d, int res, uint32_t flags) {
   }
   if (aborted_) return;
   if (res == -ECANCELED) {
-    // Stopped for backpressure; the sink may have drained meanwhile.
-    if (d.recv_paused && d.waiting.size() < kMaxWaiting) arm_recv(d);
+    arm_recv(d);  // made way for single receives (the sink is behind)
     return;
   }
   if (res == 0) {
@@ -103,8 +112,10 @@ void RingRelay::on_recv(Direction& d, int res, uint32_t flags) {
     maybe_shutdown(d);
   } else if (res == -ENOBUFS) {
     // The pool is empty for a moment: re-armed when a buffer comes back.
-    if (!d.waiting_buffer) ring_.wait_for_buffer(&d, kRecv);
-    d.waiting_buffer = true;
+    if (!d.waiting_buffer && !handing_over_) {
+      ring_.wait_for_buffer(&d, kRecv);
+      d.waiting_buffer = true;
+    }
   } else {
     d.failed = true;  // reset, or worse
   }

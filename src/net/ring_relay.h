@@ -11,8 +11,10 @@
 //   - a sink that is full (or a send still in flight) makes the relay copy
 //     what is left into this direction's own heap bytes and give the pool
 //     buffer back at once, so no number of stalled connections can drain the
-//     pool others need. Those bytes go out with a send that waits; beyond
-//     kMaxWaiting of them the source is no longer read (backpressure).
+//     pool others need. Those bytes go out with a send that waits. Until the
+//     direction has drained, the source is read one buffer at a time (the
+//     multishot receive is cancelled), and not at all beyond kMaxWaiting
+//     (backpressure).
 // An idle connection holds no buffer at all.
 //
 // Bulk: a receive that fills a whole pool buffer marks the relay bulk. Its
@@ -89,7 +91,8 @@ class RingRelay {
     uint32_t pool_length = 0;  // bytes of the pool buffer the send in flight reads
     uint16_t pool_id = 0;      // (kSendPool)
     bool recv_armed : 1 = false;
-    bool recv_paused : 1 = false;  // backpressure cancelled it
+    bool recv_multishot : 1 = false;  // the armed receive is multishot
+    bool recv_paused : 1 = false;     // not armed: kMaxWaiting bytes wait
     bool waiting_buffer : 1 = false;
     bool sending : 1 = false;
     bool eof : 1 = false;

@@ -131,6 +131,7 @@ std::unique_ptr<Ring> Ring::create(const Options& opts, std::string& error) {
                           static_cast<uint16_t>(i), r->buf_mask_, static_cast<int>(i));
   }
   io_uring_buf_ring_advance(r->buf_ring_, static_cast<int>(opts.buffers));
+  r->free_buffers_ = opts.buffers;
   return r;
 }
 
@@ -207,24 +208,34 @@ void Ring::dispatch() {
     int res = cqe->res;
     uint32_t flags = cqe->flags;
     ++seen;
+    if ((flags & IORING_CQE_F_BUFFER) != 0) --free_buffers_;
     auto* c = reinterpret_cast<Completion*>(data & ~uint64_t{Completion::kMaxTag});
     if (c != nullptr) c->on_complete(res, flags, static_cast<uint8_t>(data & Completion::kMaxTag));
   }
   io_uring_cq_advance(&ring_, seen);
+  // Whoever saw -ENOBUFS in this batch may have done so after buffers came
+  // back earlier in it: wake them now that the whole batch is in.
+  wake_waiters();
+}
+
+void Ring::wake_waiters() {
+  // Each woken waiter arms one receive; a waiter that no longer wants a
+  // buffer arms nothing, so the next one is woken too.
+  while (free_buffers_ > 0 && waiters_head_ < waiters_.size()) {
+    uint64_t data = waiters_[waiters_head_++];
+    auto* c = reinterpret_cast<Completion*>(data & ~uint64_t{Completion::kMaxTag});
+    c->on_buffer_available(static_cast<uint8_t>(data & Completion::kMaxTag));
+  }
+  if (waiters_head_ == waiters_.size()) {
+    waiters_.clear();
+    waiters_head_ = 0;
+  }
 }
 
 void Ring::give_back(uint16_t id) {
   io_uring_buf_ring_add(buf_ring_, buffer(id), opts_.buffer_size, id, buf_mask_, 0);
   io_uring_buf_ring_advance(buf_ring_, 1);
-  if (waiters_head_ < waiters_.size()) {
-    uint64_t data = waiters_[waiters_head_++];
-    if (waiters_head_ == waiters_.size()) {
-      waiters_.clear();
-      waiters_head_ = 0;
-    }
-    auto* c = reinterpret_cast<Completion*>(data & ~uint64_t{Completion::kMaxTag});
-    c->on_buffer_available(static_cast<uint8_t>(data & Completion::kMaxTag));
-  }
+  ++free_buffers_;
 }
 
 void Ring::wait_for_buffer(Completion* c, uint8_t tag) {

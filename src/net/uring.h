@@ -79,6 +79,9 @@ class Ring {
   uint32_t buffer_size() const { return opts_.buffer_size; }
   char* buffer(uint16_t id) { return buffers_ + static_cast<size_t>(id) * opts_.buffer_size; }
   void give_back(uint16_t id);
+  // Pool buffers not lent out: the kernel may still answer -ENOBUFS for a
+  // moment after this turns positive, so waiters are woken by dispatch().
+  unsigned free_buffers() const { return free_buffers_; }
   // First come, first served; stop_waiting() when it no longer wants one.
   void wait_for_buffer(Completion* c, uint8_t tag);
   void stop_waiting(Completion* c, uint8_t tag);
@@ -96,8 +99,11 @@ class Ring {
   char* buffers_ = nullptr;
   size_t buffers_bytes_ = 0;
   unsigned buf_mask_ = 0;
+  void wake_waiters();
+
   std::vector<uint64_t> waiters_;  // user_data of who waits, oldest first
   size_t waiters_head_ = 0;
+  unsigned free_buffers_ = 0;
 };
 
 }  // namespace ferry::net

@@ -380,7 +380,11 @@ void Connection::on_ring_relay() {
   }
   if (ring_relay_->take_moved()) count_bytes();
   if (ring_relay_->handing_over()) {
-    if (ring_relay_->quiescent()) finish_hand_over();
+    if (ring_relay_->state() == net::Relay::State::failed) {
+      close(CloseReason::client_error);  // a reset stays a reset
+    } else if (ring_relay_->quiescent()) {
+      finish_hand_over();
+    }
     return;
   }
   switch (ring_relay_->state()) {

@@ -39,13 +39,17 @@ void ListenerSocket::close() {
   resume_.cancel();
   if (!fd_) return;
   if (peers_) {
-    // Queued accepts hold the socket until they are cancelled.
+    // Queued accepts hold the socket until they are cancelled; the ring
+    // closes it after the cancels, so its number cannot be reused by
+    // another socket while an accept queued for it is still unsubmitted.
+    net::Ring& ring = *worker_.loop().ring();
     for (uint8_t slot = 0; slot < kRingAccepts; ++slot) {
-      if ((armed_ & (1U << slot)) != 0) worker_.loop().ring()->cancel(this, slot);
+      if ((armed_ & (1U << slot)) != 0) ring.cancel(this, slot);
     }
-  } else {
-    worker_.loop().remove(fd_.get());
+    io_uring_prep_close(ring.sqe(nullptr), fd_.release());
+    return;
   }
+  worker_.loop().remove(fd_.get());
   fd_.reset();
 }
 
