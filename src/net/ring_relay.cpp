@@ -8,14 +8,12 @@ namespace ferry::net {
 
 RingRelay::RingRelay(Ring& ring, Owner& owner) : ring_(ring), owner_(owner) {
   up_.relay = down_.relay = this;
-  up_.other = &down_;
-  down_.other = &up_;
 }
 
 void RingRelay::start(int client_fd, int upstream_fd, std::string_view first_to_upstream) {
   up_.src = down_.dst = client_fd;
   up_.dst = down_.src = upstream_fd;
-  up_.waiting.assign(first_to_upstream);
+  if (!first_to_upstream.empty()) up_.waiting_bytes().assign(first_to_upstream);
   send_waiting(up_);
   arm_recv(up_);
   arm_recv(down_);
@@ -44,7 +42,7 @@ void RingRelay::Direction::on_buffer_available(uint8_t /*tag*/) {
 
 void RingRelay::arm_recv(Direction& d) {
   if (d.recv_armed || d.eof || d.failed || aborted_ || handing_over_) return;
-  if (d.waiting.size() >= kMaxWaiting) {
+  if (d.waiting() >= kMaxWaiting) {
     d.recv_paused = true;  // on_send() re-arms once the sink drained
     return;
   }
@@ -52,7 +50,7 @@ void RingRelay::arm_recv(Direction& d) {
   stop_waiting(d);  // it may have been woken another way
   // While the sink is behind, one buffer per receive, so what the relay
   // takes in stays within kMaxWaiting plus one buffer; else multishot.
-  d.recv_multishot = !d.sending && d.waiting.empty();
+  d.recv_multishot = !d.sending && d.waiting() == 0;
   io_uring_sqe* s = ring_.sqe(&d, kRecv);
   if (d.recv_multishot) {
     io_uring_prep_recv_multishot(s, d.src, nullptr, 0, 0);
@@ -81,16 +79,17 @@ void RingRelay::on_recv(Direction& d, int res, uint32_t flags) {
     d.bytes += length;
     moved_ = true;
     if (length == ring_.buffer_size()) bulk_ = true;
-    if (!d.sending && d.waiting.empty()) {
+    if (!d.sending && d.waiting() == 0) {
       // Fast path: straight out of the pool buffer, never waiting for room.
       io_uring_prep_send(ring_.sqe(&d, kSendPool), d.dst, ring_.buffer(id), length,
                          MSG_NOSIGNAL | MSG_DONTWAIT);
       d.pool_id = id;
       d.pool_length = length;
       d.sending = true;
+      d.sending_heap = false;
       ++ops_;
     } else {
-      d.waiting.append(ring_.buffer(id), length);
+      d.waiting_bytes().append(ring_.buffer(id), length);
       ring_.give_back(id);
       // The sink is behind: the multishot receive would keep taking buffers
       // until cancelled, so it makes way for one receive at a time.
@@ -122,13 +121,15 @@ void RingRelay::on_recv(Direction& d, int res, uint32_t flags) {
 }
 
 void RingRelay::send_waiting(Direction& d) {
-  if (d.sending || d.waiting.empty() || aborted_) return;
-  d.in_flight.swap(d.waiting);
+  if (d.sending || d.waiting() == 0 || aborted_) return;
+  Direction::Backlog& b = *d.backlog;
+  b.in_flight.swap(b.waiting);
   // A send that waits for room: MSG_WAITALL makes the ring retry until every
   // byte is taken, so one completion ends it.
-  io_uring_prep_send(ring_.sqe(&d, kSendHeap), d.dst, d.in_flight.data(), d.in_flight.size(),
+  io_uring_prep_send(ring_.sqe(&d, kSendHeap), d.dst, b.in_flight.data(), b.in_flight.size(),
                      MSG_NOSIGNAL | MSG_WAITALL);
   d.sending = true;
+  d.sending_heap = true;
   ++ops_;
 }
 
@@ -142,18 +143,19 @@ void RingRelay::on_send(Direction& d, int res, Tag tag) {
       rest.assign(ring_.buffer(d.pool_id) + sent, d.pool_length - sent);
     ring_.give_back(d.pool_id);  // the kernel is done reading it
   } else {
-    if (sent < d.in_flight.size() && res >= 0) rest.assign(d.in_flight, sent);
-    std::string().swap(d.in_flight);  // nothing kept while idle
+    std::string& in_flight = d.backlog->in_flight;
+    if (sent < in_flight.size() && res >= 0) rest.assign(in_flight, sent);
+    std::string().swap(in_flight);
   }
   if (res < 0 && res != -EAGAIN && !aborted_ && res != -ECANCELED) d.failed = true;
   if (aborted_ || d.failed) {
-    std::string().swap(d.waiting);
+    d.backlog.reset();
     return;
   }
-  if (!rest.empty()) d.waiting.insert(0, rest);
+  if (!rest.empty()) d.waiting_bytes().insert(0, rest);
   send_waiting(d);
-  if (d.waiting.empty()) std::string().swap(d.waiting);
-  if (d.recv_paused && d.waiting.size() < kMaxWaiting) arm_recv(d);
+  if (!d.sending) d.backlog.reset();  // drained: an idle direction keeps nothing
+  if (d.recv_paused && d.waiting() < kMaxWaiting) arm_recv(d);
   maybe_shutdown(d);
 }
 
@@ -161,7 +163,7 @@ void RingRelay::maybe_shutdown(Direction& d) {
   if (!d.finished() || d.shut || aborted_ || handing_over_) return;
   // When the other direction is over too the owner closes the connection,
   // and close() sends this FIN: save the shutdown.
-  if (d.other->finished()) return;
+  if (other(d).finished()) return;
   // A system call, not a ring operation: the ring always hands shutdown to a
   // worker thread, which costs more than the call.
   if (::shutdown(d.dst, SHUT_WR) != 0 && errno != ENOTCONN) d.failed = true;
@@ -183,8 +185,8 @@ void RingRelay::abort() {
     // A send in flight still reads its pool buffer or heap bytes: they are
     // let go in on_send(), never before (a reused pool buffer could carry
     // another connection's bytes).
-    if (d->sending) ring_.cancel(d, d->in_flight.empty() ? kSendPool : kSendHeap);
-    std::string().swap(d->waiting);
+    if (d->sending) ring_.cancel(d, d->sending_heap ? kSendHeap : kSendPool);
+    if (d->backlog) std::string().swap(d->backlog->waiting);
   }
 }
 

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -81,13 +82,16 @@ class RingRelay {
   // Operation tags (Ring::sqe): which of a direction's operations completed.
   enum Tag : uint8_t { kRecv = 0, kSendPool = 1, kSendHeap = 2 };
   struct Direction final : Completion {
+    // Heap bytes, only while the sink is behind: an idle direction has none.
+    struct Backlog {
+      std::string in_flight;  // what the send in flight reads (kSendHeap)
+      std::string waiting;    // bytes for the sink that wait their turn
+    };
     RingRelay* relay = nullptr;
-    Direction* other = nullptr;
     int src = -1;
     int dst = -1;
     uint64_t bytes = 0;
-    std::string in_flight;  // heap bytes the send in flight reads (kSendHeap)
-    std::string waiting;    // bytes for the sink that wait their turn
+    std::unique_ptr<Backlog> backlog;
     uint32_t pool_length = 0;  // bytes of the pool buffer the send in flight reads
     uint16_t pool_id = 0;      // (kSendPool)
     bool recv_armed : 1 = false;
@@ -95,10 +99,16 @@ class RingRelay {
     bool recv_paused : 1 = false;     // not armed: kMaxWaiting bytes wait
     bool waiting_buffer : 1 = false;
     bool sending : 1 = false;
+    bool sending_heap : 1 = false;  // the send in flight reads the backlog
     bool eof : 1 = false;
     bool shut : 1 = false;
     bool failed : 1 = false;
-    bool drained() const { return !sending && waiting.empty(); }
+    size_t waiting() const { return backlog ? backlog->waiting.size() : 0; }
+    std::string& waiting_bytes() {
+      if (!backlog) backlog = std::make_unique<Backlog>();
+      return backlog->waiting;
+    }
+    bool drained() const { return !sending && waiting() == 0; }
     bool finished() const { return eof && drained(); }
     void on_complete(int res, uint32_t flags, uint8_t tag) override;
     void on_buffer_available(uint8_t /*tag*/) override;
@@ -110,6 +120,7 @@ class RingRelay {
   void send_waiting(Direction& d);
   void maybe_shutdown(Direction& d);
   void stop_waiting(Direction& d);
+  Direction& other(const Direction& d) { return &d == &up_ ? down_ : up_; }
 
   Ring& ring_;
   Owner& owner_;

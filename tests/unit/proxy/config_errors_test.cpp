@@ -202,6 +202,7 @@ const BadConfig kBad[] = {
      "must be one of none, whatsapp, ferry"},
     {"cpu_affinity spread", with("cpu_affinity = \"spread\""), 1, 16, "cpu_affinity",
      "must be one of auto, none"},
+    {"io_uring on", with("io_uring = \"on\""), 1, 12, "io_uring", "must be one of auto, off"},
     {"log_level verbose", with("log_level = \"verbose\""), 1, 13, "log_level",
      "must be one of debug, info, warn, error"},
 

@@ -29,6 +29,7 @@ log_client_addresses = true
 log_level = "debug"
 workers = 3
 cpu_affinity = "auto"
+io_uring = "off"
 user = "ferry"
 
 [stats]
@@ -86,6 +87,7 @@ TEST(ConfigParse, MinimalConfigGetsDocumentedDefaults) {
   EXPECT_EQ(c.log_level, "info");
   EXPECT_EQ(c.workers, 0u);
   EXPECT_EQ(c.cpu_affinity, CpuAffinity::none);
+  EXPECT_EQ(c.io_uring, IoUring::automatic);
   EXPECT_EQ(c.user, "");
   EXPECT_TRUE(c.stats.enabled);
   EXPECT_EQ(c.stats.listen, (net::HostPort{"127.0.0.1", 8199}));
@@ -127,6 +129,7 @@ TEST(ConfigParse, ReadsEveryKey) {
   EXPECT_EQ(c.log_level, "debug");
   EXPECT_EQ(c.workers, 3u);
   EXPECT_EQ(c.cpu_affinity, CpuAffinity::automatic);
+  EXPECT_EQ(c.io_uring, IoUring::off);
   EXPECT_EQ(c.user, "ferry");
   EXPECT_FALSE(c.stats.enabled);
   EXPECT_EQ(c.stats.listen, (net::HostPort{"::1", 9100}));
@@ -149,10 +152,10 @@ TEST(ConfigParse, ReadsEveryKey) {
   EXPECT_TRUE(c.listeners[0].accept_proxy);
   EXPECT_EQ(c.listeners[0].upstream, "chat");
   EXPECT_EQ(c.listeners[0].max_connections, 500u);
-  EXPECT_EQ(c.listeners[0].line, 30);
+  EXPECT_EQ(c.listeners[0].line, 31);
   EXPECT_EQ(c.listeners[1].name, "[2001:db8::1]:443");
   EXPECT_EQ(c.listeners[1].upstream, "media");
-  EXPECT_EQ(c.listeners[1].line, 38);
+  EXPECT_EQ(c.listeners[1].line, 39);
 
   const UpstreamConfig& chat = c.upstreams.at("chat");
   EXPECT_EQ(chat.servers,
