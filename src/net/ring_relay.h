@@ -51,7 +51,7 @@ class RingRelay {
 
   // Heap bytes one direction keeps for a slow sink before it stops reading
   // the source (the epoll relay's bound: one 64 KiB read).
-  static constexpr size_t kMaxWaiting = 64 * 1024;
+  static constexpr size_t kMaxWaiting = size_t{64} * 1024;
 
   RingRelay(Ring& ring, Owner& owner);
   RingRelay(const RingRelay&) = delete;

@@ -19,8 +19,8 @@ std::string failure(const char* what, int err) {
 }
 
 void* map_anonymous(size_t bytes) {
-  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                   -1, 0);
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   return p == MAP_FAILED ? nullptr : p;
 }
 
@@ -128,7 +128,8 @@ std::unique_ptr<Ring> Ring::create(const Options& opts, std::string& error) {
   r->buf_mask_ = io_uring_buf_ring_mask(opts.buffers);
   for (unsigned i = 0; i < opts.buffers; ++i) {
     io_uring_buf_ring_add(r->buf_ring_, r->buffer(static_cast<uint16_t>(i)), opts.buffer_size,
-                          static_cast<uint16_t>(i), r->buf_mask_, static_cast<int>(i));
+                          static_cast<uint16_t>(i), static_cast<int>(r->buf_mask_),
+                          static_cast<int>(i));
   }
   io_uring_buf_ring_advance(r->buf_ring_, static_cast<int>(opts.buffers));
   r->free_buffers_ = opts.buffers;
@@ -233,7 +234,8 @@ void Ring::wake_waiters() {
 }
 
 void Ring::give_back(uint16_t id) {
-  io_uring_buf_ring_add(buf_ring_, buffer(id), opts_.buffer_size, id, buf_mask_, 0);
+  io_uring_buf_ring_add(buf_ring_, buffer(id), opts_.buffer_size, id, static_cast<int>(buf_mask_),
+                        0);
   io_uring_buf_ring_advance(buf_ring_, 1);
   ++free_buffers_;
 }

@@ -86,7 +86,7 @@ struct Config {
   uint32_t workers = 0;                          // event loops; 0 = one per usable CPU
   CpuAffinity cpu_affinity = CpuAffinity::none;  // opt-in: see docs/proxy.md
   IoUring io_uring = IoUring::automatic;
-  std::string user;                              // drop privileges to this user after binding
+  std::string user;  // drop privileges to this user after binding
   StatsConfig stats;
   LimitsConfig limits;
   TlsConfig tls;
@@ -100,9 +100,8 @@ struct Config {
            share_link == o.share_link && drain_timeout == o.drain_timeout &&
            log_client_addresses == o.log_client_addresses && log_level == o.log_level &&
            workers == o.workers && cpu_affinity == o.cpu_affinity && io_uring == o.io_uring &&
-           user == o.user &&
-           stats == o.stats && limits == o.limits && tls == o.tls && listeners == o.listeners &&
-           upstreams == o.upstreams;
+           user == o.user && stats == o.stats && limits == o.limits && tls == o.tls &&
+           listeners == o.listeners && upstreams == o.upstreams;
   }
 };
 

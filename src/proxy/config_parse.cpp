@@ -93,8 +93,8 @@ class Parser {
     c.source = file_;
     only_keys(root, "",
               {"max_connections", "public_host", "share_link", "drain_timeout",
-               "log_client_addresses", "log_level", "workers", "cpu_affinity", "io_uring", "user", "stats",
-               "limits", "tls", "listener", "upstream"});
+               "log_client_addresses", "log_level", "workers", "cpu_affinity", "io_uring", "user",
+               "stats", "limits", "tls", "listener", "upstream"});
     get_count(root, "", "max_connections", 1, kMaxCount, c.max_connections);
     if (auto n = get_string(root, "", "public_host", c.public_host)) {
       if (!c.public_host.empty() && !values::is_dns_name(c.public_host) &&

@@ -387,19 +387,7 @@ void Connection::on_ring_relay() {
     }
     return;
   }
-  switch (ring_relay_->state()) {
-    case net::Relay::State::closed:
-      close(CloseReason::done);
-      return;
-    case net::Relay::State::failed:
-      close(CloseReason::client_error);
-      return;
-    case net::Relay::State::half_closed:
-      arm_idle_timer();  // fin_timeout from the last byte
-      return;
-    case net::Relay::State::open:
-      break;
-  }
+  if (!follow(ring_relay_->state()) || relay_state_ != net::Relay::State::open) return;
   // Bulk moves to the epoll relay, which splices instead of copying twice.
   if (ring_relay_->bulk() && ring_relay_->hand_over() && ring_relay_->quiescent())
     finish_hand_over();
@@ -414,12 +402,6 @@ void Connection::finish_hand_over() {
   }
   // Whatever arrived since the ring stopped reading is in the kernel.
   relay({true, true, true, true, false, false});
-}
-
-net::Relay::State Connection::relay_state() const {
-  if (relay_) return relay_->state();
-  if (ring_relay_) return ring_relay_->state();
-  return net::Relay::State::open;
 }
 
 uint64_t Connection::bytes_up() const {
@@ -443,29 +425,33 @@ void Connection::count_bytes() {
 
 void Connection::arm_idle_timer() {
   const LimitsConfig& lim = listener_->limits;
-  Millis t = relay_state() == net::Relay::State::half_closed ? lim.fin_timeout : lim.idle_timeout;
+  Millis t = relay_state_ == net::Relay::State::half_closed ? lim.fin_timeout : lim.idle_timeout;
   worker_.loop().schedule(timer_, last_active_ms_ + static_cast<uint64_t>(t.count()), this);
 }
 
 void Connection::relay(const net::Relay::Events& ev) {
   bool more = false;
-  net::Relay::State before = relay_->state();
   net::Relay::State state = relay_->on_events(ev, worker_.scratch(), more);
   if (relay_->moved()) count_bytes();
+  if (follow(state) && more) worker_.loop().requeue(&client_side_, kKick);
+}
+
+bool Connection::follow(net::Relay::State state) {
+  const net::Relay::State before = std::exchange(relay_state_, state);
   switch (state) {
     case net::Relay::State::closed:
       close(CloseReason::done);
-      return;
+      return false;
     case net::Relay::State::failed:
       close(CloseReason::client_error);
-      return;
+      return false;
     case net::Relay::State::half_closed:
-      if (before != state) arm_idle_timer();
-      break;
+      if (before != state) arm_idle_timer();  // fin_timeout from now on
+      return true;
     case net::Relay::State::open:
-      break;
+      return true;
   }
-  if (more) worker_.loop().requeue(&client_side_, kKick);
+  return true;
 }
 
 void Connection::on_io(bool upstream_side, uint32_t events) {
@@ -533,7 +519,7 @@ void Connection::on_timer() {
       connect_next();
       return;
     case Stage::relaying: {
-      bool half = relay_state() == net::Relay::State::half_closed;
+      bool half = relay_state_ == net::Relay::State::half_closed;
       const LimitsConfig& lim = listener_->limits;
       auto limit = static_cast<uint64_t>((half ? lim.fin_timeout : lim.idle_timeout).count());
       if (now() - last_active_ms_ >= limit) {

@@ -91,10 +91,11 @@ class Connection final : public net::Deferred,
   void start_ring_relay();
   void finish_hand_over();
   void relay(const net::Relay::Events& ev);
+  // Acts on the relay's new state (close, or fin_timeout once half-closed);
+  // false once the connection is closed.
+  bool follow(net::Relay::State state);
   void count_bytes();
   void arm_idle_timer();
-  // The relay's state, whichever relay carries the connection now.
-  net::Relay::State relay_state() const;
   uint64_t bytes_up() const;
   uint64_t bytes_down() const;
   // Closed and no ring operation refers to us any more.
@@ -129,7 +130,8 @@ class Connection final : public net::Deferred,
   bool header_queued_ = false;    // PROXY header for the upstream already built
   bool client_hup_seen_ = false;  // the client's FIN arrived before the relay started
   bool ring_ = false;             // this connection connects and relays through the ring
-  RingOp ring_op_ = kNoOp;  // the ring operation in flight while dialling
+  RingOp ring_op_ = kNoOp;        // the ring operation in flight while dialling
+  net::Relay::State relay_state_ = net::Relay::State::open;  // as follow() last saw it
   bool connect_timed_out_ = false;
   bool delete_queued_ = false;
 };

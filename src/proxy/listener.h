@@ -10,8 +10,8 @@
 #include <array>
 #include <memory>
 
-#include "net/event_loop.h"
 #include "net/address.h"
+#include "net/event_loop.h"
 #include "net/fd.h"
 #include "proxy/runtime.h"
 

@@ -173,7 +173,8 @@ bool ProxyServer::init(std::string& error) {
       log::info("io_uring_unavailable", {{"error", why}, {"using", "epoll"}});
     }
   }
-  io_engine_ = workers_.empty() || workers_.front()->loop().ring() == nullptr ? "epoll" : "io_uring";
+  io_engine_ =
+      workers_.empty() || workers_.front()->loop().ring() == nullptr ? "epoll" : "io_uring";
   std::vector<std::vector<Worker::Binding>> bindings;
   if (!bind_new_listeners(*runtime_, bindings, error)) return false;
   for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->apply(std::move(bindings[i]));
@@ -229,12 +230,10 @@ int ProxyServer::run() {
       if (running_workers_.fetch_sub(1) == 1) control_.stop();
     });
   }
-  log::info(
-      "started",
-      {{"workers", workers_.size()},
-       {"pinned", cpus.front() >= 0},
-       {"io", io_engine_},
-       {"source", initial_.source}});
+  log::info("started", {{"workers", workers_.size()},
+                        {"pinned", cpus.front() >= 0},
+                        {"io", io_engine_},
+                        {"source", initial_.source}});
   control_.run();
   for (auto& w : workers_) w->join();
   log::info("stopped", {{"draining", draining_}});
@@ -266,7 +265,8 @@ void ProxyServer::reload() {
       next.cpu_affinity != runtime_->config.cpu_affinity ||
       next.io_uring != runtime_->config.io_uring ||
       !(next.stats.listen == runtime_->config.stats.listen) || next.user != runtime_->config.user) {
-    log::warn("reload_needs_restart", {{"keys", "workers, cpu_affinity, io_uring, stats.listen, user"}});
+    log::warn("reload_needs_restart",
+              {{"keys", "workers, cpu_affinity, io_uring, stats.listen, user"}});
   }
   apply_settings(next);
   // reload_done is logged once every worker runs the new listener set.

@@ -133,12 +133,17 @@ TEST(Relay, StalledConnectionsDoNotStarveTheOthers) {
   auto text = [](uint16_t port) { return std::to_string(port); };
   RunningProxy proxy(
       "workers = 1\n[stats]\nlisten = \"127.0.0.1:{stats}\"\n"
-      "[[listener]]\nlisten = \"127.0.0.1:" + text(stall_port) + "\"\nupstream = \"stalled\"\n"
-      "[[listener]]\nlisten = \"127.0.0.1:" + text(echo_port) + "\"\nupstream = \"echo\"\n"
-      "[upstream.stalled]\nservers = [\"127.0.0.1:" + text(stalled.port()) +
+      "[[listener]]\nlisten = \"127.0.0.1:" +
+      text(stall_port) +
+      "\"\nupstream = \"stalled\"\n"
+      "[[listener]]\nlisten = \"127.0.0.1:" +
+      text(echo_port) +
+      "\"\nupstream = \"echo\"\n"
+      "[upstream.stalled]\nservers = [\"127.0.0.1:" +
+      text(stalled.port()) +
       "\"]\nhealth_check_interval = \"0s\"\n"
-      "[upstream.echo]\nservers = [\"127.0.0.1:" + text(echo.port()) +
-      "\"]\nhealth_check_interval = \"0s\"\n");
+      "[upstream.echo]\nservers = [\"127.0.0.1:" +
+      text(echo.port()) + "\"]\nhealth_check_interval = \"0s\"\n");
   ASSERT_TRUE(proxy.started()) << proxy.process().err();
   const long rss_before = proxy.process().rss_kib();
 
