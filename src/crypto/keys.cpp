@@ -51,6 +51,16 @@ Result<PublicKey> public_key_from(ByteView bytes) {
   return k;
 }
 
+bool is_canonical_x25519(const PublicKey& k) {
+  // Little endian; p = 2^255 - 19 is 0xed, thirty 0xff, 0x7f.
+  if (k[31] > 0x7f) return false;
+  if (k[31] < 0x7f) return true;
+  for (size_t i = 30; i >= 1; --i) {
+    if (k[i] != 0xff) return true;
+  }
+  return k[0] < 0xed;
+}
+
 Result<IdentityPublicKey> IdentityPublicKey::from_bytes(ByteView ed25519_public) {
   ensure_initialized();
   if (ed25519_public.size() != kKeyLen)

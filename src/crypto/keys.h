@@ -30,6 +30,12 @@ using Signature = std::array<uint8_t, kSignatureLen>;
 // Copies exactly 32 bytes into a PublicKey; Errc::bad_key for another length.
 Result<PublicKey> public_key_from(ByteView bytes);
 
+// True if `k` is the one encoding of its X25519 value: below 2^255 - 19, so
+// bit 255 is clear. X25519 ignores bit 255 and reduces mod p, so any other
+// encoding gives the same shared secret: a field that is only fed to DH (and
+// not MACed as bytes) must be checked with this, or it is malleable.
+bool is_canonical_x25519(const PublicKey& k);
+
 class IdentityPublicKey {
  public:
   // 32-byte Ed25519 public key. Errc::bad_key if it is not a valid point that

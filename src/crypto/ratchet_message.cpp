@@ -78,6 +78,11 @@ Result<PrekeyWrapper> decode_prekey(ByteView message) {
     return make_error(Errc::malformed, "prekey message too short");
   }
   std::copy(base.begin(), base.end(), p.base_key.begin());
+  // EK_A is only fed to X25519, which would take another encoding of the same
+  // value just as well: refuse all but the canonical one, so a changed bit is
+  // never accepted (docs/protocol.md, "Prekey message").
+  if (!is_canonical_x25519(p.base_key))
+    return make_error(Errc::malformed, "prekey message: base key not canonical");
   if (flags & kFlagOneTime) {
     uint32_t id = 0;
     if (!r.u32(id)) return make_error(Errc::malformed, "prekey message too short");

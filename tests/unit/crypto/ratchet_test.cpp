@@ -122,6 +122,38 @@ TEST(Ratchet, WrongIdentityIsRefused) {
   EXPECT_FALSE(s.bob.decrypt(*stray));
 }
 
+TEST(Ratchet, ANonCanonicalBaseKeyIsRefused) {
+  // X25519 ignores bit 255 of EK_A: a prekey message with it flipped would
+  // derive the same keys, so it must be refused by its encoding (it was
+  // accepted before: RatchetProperty found it, FERRY_TEST_SEED=16639029018540889000).
+  Party a, b;
+  auto alice = RatchetSession::initiate(a.id, b.bundle());
+  auto m = alice->encrypt(text("hello"));
+  ASSERT_TRUE(m);
+  constexpr size_t kBaseKeyLastByte = 3 + 32 + 31;
+  Bytes flipped = *m;
+  flipped[kBaseKeyLastByte] ^= 0x80;
+  EXPECT_EQ(RatchetSession::accept(b.id, b.spk, &b.opk, flipped).code(), Errc::malformed);
+  EXPECT_EQ(parse_prekey_message(flipped).code(), Errc::malformed);
+  auto bob = RatchetSession::accept(b.id, b.spk, &b.opk, *m);
+  ASSERT_TRUE(bob);
+  EXPECT_EQ(bob->plaintext, text("hello"));
+}
+
+TEST(Keys, CanonicalX25519IsBelowP) {
+  PublicKey k{};
+  EXPECT_TRUE(is_canonical_x25519(k));
+  k.fill(0xff);
+  k[31] = 0x7f;
+  k[0] = 0xec;  // p - 1
+  EXPECT_TRUE(is_canonical_x25519(k));
+  k[0] = 0xed;  // p itself encodes 0
+  EXPECT_FALSE(is_canonical_x25519(k));
+  k[31] = 0xff;  // bit 255
+  k[0] = 0;
+  EXPECT_FALSE(is_canonical_x25519(k));
+}
+
 TEST(Ratchet, DuplicatesAreRefused) {
   Party a, b;
   Started s = start(a, b);
