@@ -58,23 +58,34 @@ class CpuPlacement : public ::testing::Test {
     cpus_ = cpus_this_process_may_use();
     if (cpus_ < 2) GTEST_SKIP() << "needs at least 2 CPUs, this process may use " << cpus_;
   }
-  // Starts a proxy, proves it relays, and returns its pinned threads' CPUs.
-  std::vector<int> pinned_with(int workers, const std::string& top) {
+  // Starts a proxy, proves it relays, and returns its pinned threads' CPUs
+  // once `expected` of them are pinned (each worker pins itself when its
+  // thread first runs, which on a busy machine can come after the start
+  // log line and after another worker relayed), or after 5 s.
+  std::vector<int> pinned_with(int workers, const std::string& top, size_t expected) {
     TestUpstream up;
     uint16_t port = free_port();
     RunningProxy proxy(config_with_workers(workers, port, up.port(), top));
     EXPECT_TRUE(proxy.started()) << proxy.process().err();
     net::Fd c = connect_to("127.0.0.1", port);
     EXPECT_TRUE(send_all(c.get(), "ping") && recv_exact(c.get(), 4) == "ping");
+    std::vector<int> pinned;
+    wait_until(
+        [&] {
+          pinned = pinned_threads(proxy.process().pid());
+          return pinned.size() >= expected;
+        },
+        5s);
     log_ = proxy.process().err();
-    return pinned_threads(proxy.process().pid());
+    return pinned;
   }
   int cpus_ = 0;
   std::string log_;
 };
 
 TEST_F(CpuPlacement, OneWorkerPerCpuPinsEachToItsOwnCpu) {
-  std::vector<int> pinned = pinned_with(cpus_, "cpu_affinity = \"auto\"\n");
+  std::vector<int> pinned =
+      pinned_with(cpus_, "cpu_affinity = \"auto\"\n", static_cast<size_t>(cpus_));
   ASSERT_EQ(pinned.size(), static_cast<size_t>(cpus_)) << log_;
   for (size_t i = 1; i < pinned.size(); ++i)
     EXPECT_NE(pinned[i - 1], pinned[i]) << "two workers on one CPU";
@@ -84,12 +95,12 @@ TEST_F(CpuPlacement, OneWorkerPerCpuPinsEachToItsOwnCpu) {
 }
 
 TEST_F(CpuPlacement, ByDefaultEveryThreadIsLeftToTheScheduler) {
-  EXPECT_TRUE(pinned_with(cpus_, "").empty());
+  EXPECT_TRUE(pinned_with(cpus_, "", 0).empty());
   EXPECT_NE(log_.find("pinned=false"), std::string::npos) << log_;
 }
 
 TEST_F(CpuPlacement, FewerWorkersThanCpusAreNotPinned) {
-  EXPECT_TRUE(pinned_with(cpus_ - 1, "cpu_affinity = \"auto\"\n").empty());
+  EXPECT_TRUE(pinned_with(cpus_ - 1, "cpu_affinity = \"auto\"\n", 0).empty());
 }
 
 }  // namespace
