@@ -105,6 +105,12 @@ TestUpstream::TestUpstream(Mode mode, const std::string& host) : mode_(mode) {
   std::string error;
   net::Fd fd = net::listen_tcp(*addr, {}, error);
   if (!fd) throw std::runtime_error(error);
+  if (mode == Mode::stall) {
+    // A small receive window (accepted sockets inherit it): what the relay
+    // has sent stops soon, so it is the relay's own bytes that pile up.
+    int bytes = 4096;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+  }
   port_ = net::local_address(fd.get()).port();
   acceptor_ = std::make_unique<Acceptor>(*this, std::move(fd));
   thread_ = std::thread([this] { loop_.run(); });
