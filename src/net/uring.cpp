@@ -200,7 +200,8 @@ void Ring::wait(int timeout_ms) {
 
 void Ring::dispatch() {
   // A handler may queue SQEs (never reap), so walking the CQ ring in place
-  // is safe; bounded by what is there now.
+  // is safe. A handler's SQE may submit (a full queue) and so add CQEs to
+  // this walk: bounded by the CQ ring's size.
   unsigned head = 0;
   unsigned seen = 0;
   io_uring_cqe* cqe = nullptr;
@@ -220,9 +221,9 @@ void Ring::dispatch() {
 }
 
 void Ring::wake_waiters() {
-  // Each woken waiter arms one receive; a waiter that no longer wants a
-  // buffer arms nothing, so the next one is woken too.
-  while (free_buffers_ > 0 && waiters_head_ < waiters_.size()) {
+  // Each woken waiter arms one receive, which takes at least one buffer:
+  // as many waiters as buffers are free, not all of them for one buffer.
+  for (unsigned budget = free_buffers_; budget > 0 && waiters_head_ < waiters_.size(); --budget) {
     uint64_t data = waiters_[waiters_head_++];
     auto* c = reinterpret_cast<Completion*>(data & ~uint64_t{Completion::kMaxTag});
     c->on_buffer_available(static_cast<uint8_t>(data & Completion::kMaxTag));
