@@ -33,9 +33,9 @@ void Relay::release(RelayScratch& scratch) {
   }
 }
 
-void Relay::queue_to_upstream(std::string_view bytes) {
+void Relay::queue(Direction& d, std::string_view bytes) {
   if (bytes.empty()) return;
-  Pending& p = up_.pending;
+  Pending& p = d.pending;
   auto* data = new char[p.length + bytes.size()];
   if (p.length > 0) std::memcpy(data, p.data.get() + p.offset, p.length);
   std::memcpy(data + p.length, bytes.data(), bytes.size());

@@ -54,8 +54,10 @@ class Relay {
   Relay& operator=(const Relay&) = delete;
   ~Relay();
 
-  // Bytes to send upstream before anything from the client (a PROXY header).
-  void queue_to_upstream(std::string_view bytes);
+  // Bytes to send before anything read from the other side: a PROXY header
+  // upstream, or what the ring relay had not sent when it handed over.
+  void queue_to_upstream(std::string_view bytes) { queue(up_, bytes); }
+  void queue_to_client(std::string_view bytes) { queue(down_, bytes); }
 
   // Moves what the readiness events allow. `more` is set when a direction hit
   // its per-call budget with bytes still flowing: call again soon (fairness).
@@ -92,6 +94,7 @@ class Relay {
   };
   enum class Pump : uint8_t { idle, blocked, done, failed, budget };
 
+  static void queue(Direction& d, std::string_view bytes);
   Pump pump(Direction& d, Endpoint& src, Endpoint& dst, RelayScratch& scratch, bool src_hup);
   Pump pump_splice(Direction& d, Endpoint& src, Endpoint& dst, RelayScratch& scratch,
                    size_t& moved);

@@ -49,8 +49,9 @@ void RingRelay::arm_recv(Direction& d) {
   d.recv_paused = false;
   stop_waiting(d);  // it may have been woken another way
   // While the sink is behind, one buffer per receive, so what the relay
-  // takes in stays within kMaxWaiting plus one buffer; else multishot.
-  d.recv_multishot = !d.sending && d.waiting() == 0;
+  // takes in stays within kMaxWaiting plus one buffer; else multishot. A
+  // send from a pool buffer is not "behind": it ends within this submit.
+  d.recv_multishot = !d.behind();
   io_uring_sqe* s = ring_.sqe(&d, kRecv);
   if (d.recv_multishot) {
     io_uring_prep_recv_multishot(s, d.src, nullptr, 0, 0);
@@ -69,8 +70,9 @@ void RingRelay::on_recv(Direction& d, int res, uint32_t flags) {
     d.recv_armed = false;
     --ops_;
   }
+  const auto id = static_cast<uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
+  if (res <= 0 && (flags & IORING_CQE_F_BUFFER) != 0) ring_.give_back(id);  // (io-wq may)
   if (res > 0) {
-    auto id = static_cast<uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
     auto length = static_cast<uint32_t>(res);
     if (aborted_) {
       ring_.give_back(id);
@@ -79,7 +81,7 @@ void RingRelay::on_recv(Direction& d, int res, uint32_t flags) {
     d.bytes += length;
     moved_ = true;
     if (length == ring_.buffer_size()) bulk_ = true;
-    if (!d.sending && d.waiting() == 0) {
+    if (!d.sending && d.waiting() == 0 && !handing_over_) {
       // Fast path: straight out of the pool buffer, never waiting for room.
       io_uring_prep_send(ring_.sqe(&d, kSendPool), d.dst, ring_.buffer(id), length,
                          MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -91,9 +93,12 @@ void RingRelay::on_recv(Direction& d, int res, uint32_t flags) {
     } else {
       d.waiting_bytes().append(ring_.buffer(id), length);
       ring_.give_back(id);
-      // The sink is behind: the multishot receive would keep taking buffers
-      // until cancelled, so it makes way for one receive at a time.
-      if (d.recv_armed && d.recv_multishot) {
+      // Behind a send that may wait for room, or too much waiting: the
+      // multishot receive would keep taking buffers until cancelled, so it
+      // makes way for one receive at a time. (Behind a send from a pool
+      // buffer, which ends within this submit, it goes on.)
+      if (d.recv_armed && d.recv_multishot && !handing_over_ &&
+          ((d.sending && d.sending_heap) || d.waiting() >= kMaxWaiting)) {
         ring_.cancel(&d, kRecv);
         d.recv_multishot = false;  // cancelled once
       }
@@ -121,7 +126,7 @@ void RingRelay::on_recv(Direction& d, int res, uint32_t flags) {
 }
 
 void RingRelay::send_waiting(Direction& d) {
-  if (d.sending || d.waiting() == 0 || aborted_) return;
+  if (d.sending || d.waiting() == 0 || aborted_ || handing_over_) return;
   Direction::Backlog& b = *d.backlog;
   b.in_flight.swap(b.waiting);
   // A send that waits for room: MSG_WAITALL makes the ring retry until every
@@ -136,23 +141,31 @@ void RingRelay::send_waiting(Direction& d) {
 void RingRelay::on_send(Direction& d, int res, Tag tag) {
   --ops_;
   d.sending = false;
+  // A cancelled send (a hand-over) reports what it sent before, if anything.
   const size_t sent = res > 0 ? static_cast<size_t>(res) : 0;
+  if (res < 0 && res != -EAGAIN && res != -ECANCELED && !aborted_) d.failed = true;
   std::string rest;  // what the sink did not take, ahead of anything waiting
   if (tag == kSendPool) {
-    if (sent < d.pool_length && (res >= 0 || res == -EAGAIN))
-      rest.assign(ring_.buffer(d.pool_id) + sent, d.pool_length - sent);
+    if (sent < d.pool_length) rest.assign(ring_.buffer(d.pool_id) + sent, d.pool_length - sent);
     ring_.give_back(d.pool_id);  // the kernel is done reading it
   } else {
     std::string& in_flight = d.backlog->in_flight;
-    if (sent < in_flight.size() && res >= 0) rest.assign(in_flight, sent);
+    if (sent < in_flight.size()) rest.assign(in_flight, sent);
     std::string().swap(in_flight);
   }
-  if (res < 0 && res != -EAGAIN && !aborted_ && res != -ECANCELED) d.failed = true;
   if (aborted_ || d.failed) {
     d.backlog.reset();
     return;
   }
-  if (!rest.empty()) d.waiting_bytes().insert(0, rest);
+  if (!rest.empty()) {
+    d.waiting_bytes().insert(0, rest);
+    // The sink is full: from here on one receive at a time (see on_recv).
+    if (d.recv_armed && d.recv_multishot && !handing_over_) {
+      ring_.cancel(&d, kRecv);
+      d.recv_multishot = false;
+    }
+  }
+  if (handing_over_) return;  // what is left goes to the epoll relay
   send_waiting(d);
   if (!d.sending) d.backlog.reset();  // drained: an idle direction keeps nothing
   if (d.recv_paused && d.waiting() < kMaxWaiting) arm_recv(d);
@@ -197,8 +210,18 @@ bool RingRelay::hand_over() {
   for (Direction* d : {&up_, &down_}) {
     stop_waiting(*d);
     if (d->recv_armed) ring_.cancel(d, kRecv);
+    // A send that waits for a full sink would hold the other direction up
+    // until that peer reads: take its bytes back (on_send keeps the rest).
+    if (d->sending && d->sending_heap) ring_.cancel(d, kSendHeap);
   }
   return true;
+}
+
+std::string RingRelay::take_unsent(bool to_upstream) {
+  Direction& d = to_upstream ? up_ : down_;
+  std::string bytes = d.backlog ? std::move(d.backlog->waiting) : std::string();
+  d.backlog.reset();
+  return bytes;
 }
 
 }  // namespace ferry::net

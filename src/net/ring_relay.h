@@ -19,9 +19,12 @@
 //
 // Bulk: a receive that fills a whole pool buffer marks the relay bulk. Its
 // owner may then hand the sockets to the epoll Relay, which splices (zero
-// copy): hand_over() stops the receives, lets what was received be sent and
-// reports quiescent(); bytes still in the kernel stay there for the next
-// reader, and a FIN already seen is seen again (TCP repeats it).
+// copy): hand_over() cancels the receives and any send that waits for room,
+// and reports quiescent() once nothing is in flight; take_unsent() then
+// gives what was received and not yet sent, for the epoll Relay to send
+// first. Neither direction waits for the other's sink. Bytes still in the
+// kernel stay there for the next reader, and a FIN already seen is seen
+// again (TCP repeats it).
 #pragma once
 
 #include <cstdint>
@@ -71,8 +74,10 @@ class RingRelay {
   bool handing_over() const { return handing_over_; }
   // No operation in flight: safe to destroy.
   bool idle() const { return ops_ == 0; }
-  // Handing over and everything received was sent: the epoll Relay may start.
-  bool quiescent() const { return handing_over_ && ops_ == 0 && up_.drained() && down_.drained(); }
+  // Handing over and nothing in flight: the epoll Relay may start, sending
+  // take_unsent() of each direction before anything else.
+  bool quiescent() const { return handing_over_ && ops_ == 0; }
+  std::string take_unsent(bool to_upstream);
   // True if a byte moved since the last call (idle-timeout bookkeeping).
   bool take_moved() { return std::exchange(moved_, false); }
   uint64_t bytes_up() const { return up_.bytes; }
@@ -109,6 +114,8 @@ class RingRelay {
       return backlog->waiting;
     }
     bool drained() const { return !sending && waiting() == 0; }
+    // Bytes wait on the heap, or a send that may wait for room is in flight.
+    bool behind() const { return (sending && sending_heap) || waiting() > 0; }
     bool finished() const { return eof && drained(); }
     void on_complete(int res, uint32_t flags, uint8_t tag) override;
     void on_buffer_available(uint8_t /*tag*/) override;

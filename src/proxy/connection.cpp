@@ -395,6 +395,8 @@ void Connection::on_ring_relay() {
 
 void Connection::finish_hand_over() {
   relay_ = std::make_unique<net::Relay>(client_, upstream_);
+  relay_->queue_to_upstream(ring_relay_->take_unsent(true));
+  relay_->queue_to_client(ring_relay_->take_unsent(false));
   if (!worker_.loop().add(client_.fd(), kWatch, &client_side_) ||
       !worker_.loop().add(upstream_.fd(), kWatch, &upstream_side_)) {
     close(CloseReason::client_error);

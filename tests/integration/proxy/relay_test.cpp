@@ -1,5 +1,6 @@
 // The relay: byte-exact both ways, half-close, bounded memory with a slow
 // reader, idle and connect timeouts.
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <cstring>
@@ -204,6 +205,68 @@ TEST(Relay, StalledConnectionsDoNotStarveTheOthers) {
   // Bounded per connection (what a sink that stopped reading may cost is
   // two 64 KiB batches), plus the worker's receive pool (4 MiB) once.
   EXPECT_LT(proxy.process().rss_kib() - rss_before, 4096 + kStalled * 512L);
+}
+
+TEST(Relay, AStalledDownloadDoesNotHoldUpTheUpload) {
+  // The two directions are independent: the upstream streams to a client
+  // that does not read, then the client uploads 2 MiB. The upload must get
+  // through while the download stays stuck; both arrive byte-exact once the
+  // client reads. On the ring, the upload's first full buffer hands the
+  // connection over to the epoll relay while the download's sink is full:
+  // the hand-over must not wait for that sink.
+  auto any = net::SocketAddress::from_numeric("127.0.0.1", 0);
+  std::string error;
+  net::Fd listener = net::listen_tcp(*any, {}, error);
+  ASSERT_TRUE(listener) << error;
+  uint16_t port = free_port();
+  RunningProxy proxy(simple_config(port, net::local_address(listener.get()).port(), "", "",
+                                   "health_check_interval = \"0s\"\n"));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+  net::Fd client = connect_to("127.0.0.1", port);
+  ASSERT_TRUE(client);
+  ASSERT_TRUE(poll_for(listener.get(), POLLIN, Clock::now() + 5s));
+  net::Fd upstream(::accept4(listener.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+  ASSERT_TRUE(upstream);
+
+  // Download: 4,000 B a millisecond (never a full 16 KiB receive, so the
+  // ring keeps it) until the way to the client stays full for 300 ms.
+  const std::string download = random_bytes(32 << 20, 21);
+  size_t written = 0;
+  while (written + 4000 <= download.size()) {
+    ssize_t n = ::send(upstream.get(), download.data() + written, 4000, MSG_NOSIGNAL);
+    if (n > 0) {
+      written += static_cast<size_t>(n);
+      std::this_thread::sleep_for(1ms);
+    } else if (n < 0 && errno == EAGAIN) {
+      if (!poll_for(upstream.get(), POLLOUT, Clock::now() + 300ms)) break;
+    } else {
+      FAIL() << "upstream send: " << std::strerror(errno);
+    }
+  }
+  ASSERT_LT(written + 4000, download.size()) << "the download never stalled";
+
+  // Upload, read by the upstream as it comes.
+  const std::string upload = random_bytes(2 << 20, 22);
+  std::string uploaded;
+  std::thread reader([&] {
+    auto deadline = Clock::now() + 20s;
+    char buf[65536];
+    while (uploaded.size() < upload.size() && poll_for(upstream.get(), POLLIN, deadline)) {
+      ssize_t n = ::recv(upstream.get(), buf, sizeof buf, 0);
+      if (n > 0) uploaded.append(buf, static_cast<size_t>(n));
+      if (n == 0 || (n < 0 && errno != EAGAIN)) break;
+    }
+  });
+  EXPECT_TRUE(send_all(client.get(), upload, 10s)) << "the upload waited for the download";
+  reader.join();
+  EXPECT_TRUE(uploaded == upload) << "upstream got " << uploaded.size() << " of " << upload.size();
+
+  // Now the client reads: the whole download, then the FIN.
+  ::shutdown(upstream.get(), SHUT_WR);
+  auto downloaded = recv_exact(client.get(), written, 20s);
+  ASSERT_TRUE(downloaded) << "the download did not arrive";
+  EXPECT_TRUE(*downloaded == download.substr(0, written)) << "the download came back changed";
+  EXPECT_TRUE(wait_closed(client.get(), 5s)) << "the FIN did not follow the download";
 }
 
 TEST(Relay, ClosesIdleConnections) {
