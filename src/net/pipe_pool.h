@@ -19,7 +19,7 @@ class PipePool {
  public:
   // `capacity_bytes` is requested with F_SETPIPE_SZ (the kernel may round it);
   // at most `max_idle` pipes are kept for reuse, the rest are closed.
-  explicit PipePool(size_t capacity_bytes = 256 * 1024, size_t max_idle = 64);
+  explicit PipePool(size_t capacity_bytes = size_t{256} * 1024, size_t max_idle = 64);
   PipePool(const PipePool&) = delete;
   PipePool& operator=(const PipePool&) = delete;
   ~PipePool();

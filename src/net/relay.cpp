@@ -10,7 +10,7 @@ namespace {
 
 // Most bytes one direction moves per call before yielding to other
 // connections on the same worker.
-constexpr size_t kBudget = 1024 * 1024;
+constexpr size_t kBudget = size_t{1024} * 1024;
 
 }  // namespace
 

@@ -23,8 +23,8 @@ namespace ferry::net {
 
 // Per-worker resources every relay on that worker borrows.
 struct RelayScratch {
-  static constexpr size_t kSize = 64 * 1024;
-  static constexpr size_t kBulkRead = 16 * 1024;  // a read this big switches to splice
+  static constexpr size_t kSize = size_t{64} * 1024;
+  static constexpr size_t kBulkRead = size_t{16} * 1024;  // a read this big switches to splice
   std::unique_ptr<char[]> buffer{new char[kSize]};
   PipePool pipes;
 };

@@ -75,6 +75,18 @@ bool supports_all(io_uring_probe* probe) {
   return true;
 }
 
+// user_data: the Completion's address, its low 3 bits (alignment) the tag.
+uint64_t user_data(Completion* c, uint8_t tag) {
+  return reinterpret_cast<uint64_t>(c) | tag;
+}
+Completion* completion_of(uint64_t data) {
+  // NOLINTNEXTLINE(performance-no-int-to-ptr): the kernel hands back what user_data() made
+  return reinterpret_cast<Completion*>(data & ~uint64_t{Completion::kMaxTag});
+}
+uint8_t tag_of(uint64_t data) {
+  return static_cast<uint8_t>(data & Completion::kMaxTag);
+}
+
 }  // namespace
 
 std::unique_ptr<Ring> Ring::create(const Options& opts, std::string& error) {
@@ -154,12 +166,6 @@ bool Ring::enable() {
   return true;
 }
 
-namespace {
-uint64_t user_data(Completion* c, uint8_t tag) {
-  return reinterpret_cast<uint64_t>(c) | tag;
-}
-}  // namespace
-
 io_uring_sqe* Ring::sqe(Completion* c, uint8_t tag) {
   io_uring_sqe* s = io_uring_get_sqe(&ring_);
   if (s == nullptr) {
@@ -211,8 +217,8 @@ void Ring::dispatch() {
     uint32_t flags = cqe->flags;
     ++seen;
     if ((flags & IORING_CQE_F_BUFFER) != 0) --free_buffers_;
-    auto* c = reinterpret_cast<Completion*>(data & ~uint64_t{Completion::kMaxTag});
-    if (c != nullptr) c->on_complete(res, flags, static_cast<uint8_t>(data & Completion::kMaxTag));
+    Completion* c = completion_of(data);
+    if (c != nullptr) c->on_complete(res, flags, tag_of(data));
   }
   io_uring_cq_advance(&ring_, seen);
   // Whoever saw -ENOBUFS in this batch may have done so after buffers came
@@ -225,8 +231,7 @@ void Ring::wake_waiters() {
   // as many waiters as buffers are free, not all of them for one buffer.
   for (unsigned budget = free_buffers_; budget > 0 && waiters_head_ < waiters_.size(); --budget) {
     uint64_t data = waiters_[waiters_head_++];
-    auto* c = reinterpret_cast<Completion*>(data & ~uint64_t{Completion::kMaxTag});
-    c->on_buffer_available(static_cast<uint8_t>(data & Completion::kMaxTag));
+    completion_of(data)->on_buffer_available(tag_of(data));
   }
   if (waiters_head_ == waiters_.size()) {
     waiters_.clear();
