@@ -14,7 +14,10 @@
 //     pool others need. Those bytes go out with a send that waits. Until the
 //     direction has drained, the source is read one buffer at a time (the
 //     multishot receive is cancelled), and not at all beyond kMaxWaiting
-//     (backpressure).
+//     (backpressure). What a multishot receive took before its cancel was
+//     submitted is kept too: the kernel may fill up to 32 buffers in one go
+//     when the socket holds that much, so the bound is looser than
+//     kMaxWaiting plus one buffer in that moment.
 // An idle connection holds no buffer at all.
 //
 // Bulk: a receive that fills a whole pool buffer marks the relay bulk. Its
