@@ -55,6 +55,9 @@ void RingRelay::arm_recv(Direction& d) {
   io_uring_sqe* s = ring_.sqe(&d, kRecv);
   if (d.recv_multishot) {
     io_uring_prep_recv_multishot(s, d.src, nullptr, 0, 0);
+    // It ends by itself after kMaxWaiting bytes (then re-armed below), so a
+    // long socket queue cannot pour more than that in before a cancel.
+    ring_.limit_multishot(s, static_cast<uint32_t>(kMaxWaiting));
   } else {
     io_uring_prep_recv(s, d.src, nullptr, ring_.buffer_size(), 0);
   }
@@ -215,6 +218,14 @@ bool RingRelay::hand_over() {
     if (d->sending && d->sending_heap) ring_.cancel(d, kSendHeap);
   }
   return true;
+}
+
+size_t RingRelay::held() const {
+  size_t bytes = 0;
+  for (const Direction* d : {&up_, &down_}) {
+    if (d->backlog) bytes += d->backlog->in_flight.size() + d->backlog->waiting.size();
+  }
+  return bytes;
 }
 
 std::string RingRelay::take_unsent(bool to_upstream) {

@@ -15,9 +15,10 @@
 //     direction has drained, the source is read one buffer at a time (the
 //     multishot receive is cancelled), and not at all beyond kMaxWaiting
 //     (backpressure). What a multishot receive took before its cancel was
-//     submitted is kept too: the kernel may fill up to 32 buffers in one go
-//     when the socket holds that much, so the bound is looser than
-//     kMaxWaiting plus one buffer in that moment.
+//     submitted is kept too; each multishot receive ends by itself after
+//     kMaxWaiting bytes (Ring::limit_multishot), so what waits stays within
+//     kMaxWaiting plus one buffer. (Before Linux 6.17 there is no such limit:
+//     on a long socket queue the kernel may fill up to 32 buffers in one go.)
 // An idle connection holds no buffer at all.
 //
 // Bulk: a receive that fills a whole pool buffer marks the relay bulk. Its
@@ -81,6 +82,8 @@ class RingRelay {
   // take_unsent() of each direction before anything else.
   bool quiescent() const { return handing_over_ && ops_ == 0; }
   std::string take_unsent(bool to_upstream);
+  // Heap bytes both directions hold for their sinks (sent or waiting).
+  size_t held() const;
   // True if a byte moved since the last call (idle-timeout bookkeeping).
   bool take_moved() { return std::exchange(moved_, false); }
   uint64_t bytes_up() const { return up_.bytes; }

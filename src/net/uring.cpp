@@ -66,6 +66,60 @@ bool kernel_sets_socket_options() {
   return answer;
 }
 
+// The total byte limit of a multishot receive (Linux 6.17) shares the SQE's
+// `splice_fd_in` (`optlen` in newer headers); older kernels refuse a receive
+// that sets it, with -EINVAL.
+void fill_multishot_limit(io_uring_sqe* s, uint32_t bytes) {
+  s->splice_fd_in = static_cast<int32_t>(bytes);
+}
+
+// Asks a throwaway ring once whether a multishot receive with a limit of 4
+// bytes ends by itself (no IORING_CQE_F_MORE) after 8 bytes arrive.
+bool kernel_limits_multishot_receives() {
+  static const bool answer = [] {
+    constexpr unsigned kBuffers = 2;
+    constexpr unsigned kBufferSize = 64;
+    io_uring probe_ring{};
+    if (io_uring_queue_init(4, &probe_ring, 0) < 0) return false;
+    bool ok = false;
+    int fds[2] = {-1, -1};
+    const size_t ring_bytes = kBuffers * sizeof(io_uring_buf);
+    auto* buf_ring = static_cast<io_uring_buf_ring*>(map_anonymous(ring_bytes));
+    char buffers[kBuffers][kBufferSize];
+    io_uring_buf_reg reg{};
+    reg.ring_addr = reinterpret_cast<uint64_t>(buf_ring);
+    reg.ring_entries = kBuffers;
+    reg.bgid = 1;
+    if (buf_ring != nullptr && ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0 &&
+        io_uring_register_buf_ring(&probe_ring, &reg, 0) == 0) {
+      io_uring_buf_ring_init(buf_ring);
+      const int mask = io_uring_buf_ring_mask(kBuffers);
+      for (unsigned i = 0; i < kBuffers; ++i) {
+        io_uring_buf_ring_add(buf_ring, buffers[i], kBufferSize, static_cast<uint16_t>(i), mask,
+                              static_cast<int>(i));
+      }
+      io_uring_buf_ring_advance(buf_ring, kBuffers);
+      io_uring_sqe* s = io_uring_get_sqe(&probe_ring);
+      io_uring_prep_recv_multishot(s, fds[0], nullptr, 0, 0);
+      s->flags |= IOSQE_BUFFER_SELECT;
+      s->buf_group = 1;
+      fill_multishot_limit(s, 4);
+      io_uring_cqe* cqe = nullptr;
+      if (::write(fds[1], "8 bytes!", 8) == 8 && io_uring_submit_and_wait(&probe_ring, 1) == 1 &&
+          io_uring_peek_cqe(&probe_ring, &cqe) == 0) {
+        ok = cqe->res == 8 && (cqe->flags & IORING_CQE_F_MORE) == 0;
+      }
+    }
+    io_uring_queue_exit(&probe_ring);  // cancels the receive if it is still armed
+    for (int fd : fds) {
+      if (fd >= 0) ::close(fd);
+    }
+    if (buf_ring != nullptr) ::munmap(buf_ring, ring_bytes);
+    return ok;
+  }();
+  return answer;
+}
+
 // Operations the relay cannot do without; a kernel older than 6.1 lacks some.
 bool supports_all(io_uring_probe* probe) {
   for (int op : {IORING_OP_ACCEPT, IORING_OP_CONNECT, IORING_OP_RECV, IORING_OP_SEND,
@@ -112,6 +166,7 @@ std::unique_ptr<Ring> Ring::create(const Options& opts, std::string& error) {
   r->makes_sockets_ = ok && io_uring_opcode_supported(probe, IORING_OP_SOCKET) != 0 &&
                       io_uring_opcode_supported(probe, IORING_OP_URING_CMD) != 0 &&
                       kernel_sets_socket_options();
+  r->limits_multishot_ = ok && kernel_limits_multishot_receives();
   if (probe != nullptr) io_uring_free_probe(probe);
   if (!ok) {
     error = "io_uring lacks an operation the relay needs";
@@ -182,6 +237,10 @@ io_uring_sqe* Ring::sqe(Completion* c, uint8_t tag) {
 
 void Ring::prep_nodelay(int fd) {
   fill_nodelay(sqe(nullptr), fd);
+}
+
+void Ring::limit_multishot(io_uring_sqe* s, uint32_t bytes) const {
+  if (limits_multishot_) fill_multishot_limit(s, bytes);
 }
 
 void Ring::cancel(Completion* c, uint8_t tag) {

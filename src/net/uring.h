@@ -63,6 +63,14 @@ class Ring {
   // Queues setsockopt(fd, TCP_NODELAY, 1); makes_sockets() must hold.
   void prep_nodelay(int fd);
 
+  // True when a multishot receive can be told to end by itself after some
+  // bytes (Linux 6.17); without it, a multishot receive on a long socket
+  // queue takes up to 32 buffers before a cancel can stop it.
+  bool limits_multishot() const { return limits_multishot_; }
+  // Makes the multishot receive in `s` end (without IORING_CQE_F_MORE) once
+  // it has received `bytes` or more; nothing when !limits_multishot().
+  void limit_multishot(io_uring_sqe* s, uint32_t bytes) const;
+
   // A cleared SQE whose completion goes to `c` with `tag` (nullptr: nobody
   // cares). When the queue is full it is submitted first: never fails.
   io_uring_sqe* sqe(Completion* c, uint8_t tag = 0);
@@ -94,6 +102,7 @@ class Ring {
   bool queue_ready_ = false;
   bool enabled_ = false;
   bool makes_sockets_ = false;
+  bool limits_multishot_ = false;
   io_uring_buf_ring* buf_ring_ = nullptr;
   size_t buf_ring_bytes_ = 0;
   char* buffers_ = nullptr;

@@ -173,8 +173,9 @@ bool ProxyServer::init(std::string& error) {
       log::info("io_uring_unavailable", {{"error", why}, {"using", "epoll"}});
     }
   }
-  io_engine_ =
-      workers_.empty() || workers_.front()->loop().ring() == nullptr ? "epoll" : "io_uring";
+  const net::Ring* ring = workers_.empty() ? nullptr : workers_.front()->loop().ring();
+  io_engine_ = ring == nullptr ? "epoll" : "io_uring";
+  limits_multishot_ = ring != nullptr && ring->limits_multishot();
   std::vector<std::vector<Worker::Binding>> bindings;
   if (!bind_new_listeners(*runtime_, bindings, error)) return false;
   for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->apply(std::move(bindings[i]));
@@ -233,6 +234,7 @@ int ProxyServer::run() {
   log::info("started", {{"workers", workers_.size()},
                         {"pinned", cpus.front() >= 0},
                         {"io", io_engine_},
+                        {"multishot_limit", limits_multishot_},
                         {"source", initial_.source}});
   control_.run();
   for (auto& w : workers_) w->join();

@@ -74,6 +74,7 @@ class ProxyServer {
   uint64_t started_ms_ = 0;
   bool draining_ = false;
   const char* io_engine_ = "epoll";  // what the workers use, for the log
+  bool limits_multishot_ = false;    // the ring bounds each multishot receive
 };
 
 }  // namespace ferry::proxy
