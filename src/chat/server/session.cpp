@@ -331,6 +331,7 @@ void Session::flush() {
   if (closed()) return;
   write_out();
   if (closed()) return;
+  maybe_load();  // delivery may have waited for the client to read
   if (half_closed_ && idle_for_shutdown()) {
     close(CloseReason::client_closed);
     return;

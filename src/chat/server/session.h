@@ -101,6 +101,11 @@ class Session final : public net::IoHandler, public net::TimerHandler, public ne
   void on_loaded(std::vector<StoredEnvelope> envelopes, size_t limit, bool committed);
   void maybe_load();
   void queue_push(const StoredEnvelope& envelope);
+  // Output not yet taken by the kernel, pushes being gathered included.
+  size_t unsent_output() const;
+  // Pushes stop at half of max_output, so what the server sends on its own
+  // can never be what drops a slow reader; the other half is for answers.
+  bool output_has_room() const;
   void encode_push(bool drained);
 
   // output
@@ -142,7 +147,6 @@ class Session final : public net::IoHandler, public net::TimerHandler, public ne
   uint32_t in_flight_ = 0;
   std::unique_ptr<pb::Response> push_;  // envelopes gathered for the next push
   size_t push_bytes_ = 0;
-  bool drained_pending_ = false;  // the next push tells the client its queue is drained
 
   net::Timer timer_;
   uint64_t started_ms_;

@@ -355,7 +355,14 @@ void Session::on_loaded(std::vector<StoredEnvelope> envelopes, size_t limit, boo
     arm_timer();
     return;
   }
-  for (const auto& e : envelopes) queue_push(e);
+  size_t queued = 0;
+  while (queued < envelopes.size() && output_has_room()) queue_push(envelopes[queued++]);
+  if (queued < envelopes.size()) {
+    // The client reads slower than we push: the rest comes in a later page,
+    // once it has read (flush() calls maybe_load()).
+    delivery_ = Delivery::paging;
+    return;
+  }
   if (envelopes.size() < limit) {
     delivery_ = Delivery::live;
     // Tell the client its queue is drained, even with nothing to send.
@@ -369,14 +376,23 @@ void Session::on_loaded(std::vector<StoredEnvelope> envelopes, size_t limit, boo
 }
 
 void Session::maybe_load() {
+  const auto& o = server_.options();
   if (delivery_ == Delivery::paging && retry_load_at_ms_ == 0 &&
-      in_flight_ <= server_.options().delivery_window / 2)
+      in_flight_ <= o.delivery_window / 2 && unsent_output() <= o.max_output / 4)
     start_load();
+}
+
+size_t Session::unsent_output() const {
+  return out_.size() - out_sent_ + push_bytes_;
+}
+
+bool Session::output_has_room() const {
+  return unsent_output() < server_.options().max_output / 2;
 }
 
 void Session::on_envelope_stored(const StoredEnvelope& envelope) {
   if (closed() || delivery_ != Delivery::live) return;  // a later page will carry it
-  if (in_flight_ >= server_.options().delivery_window) {
+  if (in_flight_ >= server_.options().delivery_window || !output_has_room()) {
     delivery_ = Delivery::paging;
     return;
   }
