@@ -151,8 +151,7 @@ Relay::Pump Relay::pump_splice(Direction& d, Endpoint& src, Endpoint& dst, Relay
   return Pump::budget;
 }
 
-Relay::Pump Relay::pump(Direction& d, Endpoint& src, Endpoint& dst, RelayScratch& scratch,
-                        bool src_hup) {
+Relay::Pump Relay::pump(Direction& d, Endpoint& src, Endpoint& dst, RelayScratch& scratch) {
   if (d.failed) return Pump::failed;
   if (!flush(d, dst)) return d.failed ? Pump::failed : Pump::blocked;
   give_back_pipe(d, scratch);
@@ -177,8 +176,9 @@ Relay::Pump Relay::pump(Direction& d, Endpoint& src, Endpoint& dst, RelayScratch
       if (can_splice) {
         if (r.bytes >= RelayScratch::kBulkRead) d.bulk = true;
         // A short read emptied the socket: the next byte brings a new edge.
-        // Not so for a FIN that came with the bytes: read on to see it.
-        if (r.bytes < RelayScratch::kSize && !src_hup) return Pump::idle;
+        // Not so for a FIN that has arrived (maybe while the sink was full,
+        // its only edge long gone): read on to see it.
+        if (r.bytes < RelayScratch::kSize && !d.hup) return Pump::idle;
       }
       continue;  // TLS: records may still be buffered inside OpenSSL
     }
@@ -221,10 +221,11 @@ Relay::State Relay::on_events(const Events& ev, RelayScratch& scratch, bool& mor
   bool pump_down = ev.upstream_readable || (ev.client_writable && down_.blocked()) ||
                    (ev.upstream_writable && down_.read_wants_write) ||
                    (ev.client_readable && down_.write_wants_read);
-  if (pump_up && !up_.done())
-    more |= pump(up_, client_, upstream_, scratch, ev.client_hup) == Pump::budget;
-  if (pump_down && !down_.done())
-    more |= pump(down_, upstream_, client_, scratch, ev.upstream_hup) == Pump::budget;
+  // A FIN gives one edge, which may come while its direction is blocked.
+  up_.hup |= ev.client_hup;
+  down_.hup |= ev.upstream_hup;
+  if (pump_up && !up_.done()) more |= pump(up_, client_, upstream_, scratch) == Pump::budget;
+  if (pump_down && !down_.done()) more |= pump(down_, upstream_, client_, scratch) == Pump::budget;
   return update_state();
 }
 

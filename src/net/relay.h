@@ -43,8 +43,9 @@ class Relay {
     bool client_writable = false;
     bool upstream_readable = false;
     bool upstream_writable = false;
-    // The peer already sent its FIN (EPOLLRDHUP): read to the end now, since
-    // no further edge will come for it.
+    // The peer already sent its FIN (EPOLLRDHUP): no further edge will come
+    // for it, so its direction reads to the end from now on (remembered
+    // while the direction is blocked on its sink).
     bool client_hup = false;
     bool upstream_hup = false;
   };
@@ -84,6 +85,7 @@ class Relay {
     Pending pending;
     uint64_t bytes = 0;
     bool eof = false;   // source ended
+    bool hup = false;   // the source reported a hang-up: read it to the end
     bool shut = false;  // sink's write half closed
     bool bulk = false;  // use splice (plain to plain only)
     bool failed = false;
@@ -95,7 +97,7 @@ class Relay {
   enum class Pump : uint8_t { idle, blocked, done, failed, budget };
 
   static void queue(Direction& d, std::string_view bytes);
-  Pump pump(Direction& d, Endpoint& src, Endpoint& dst, RelayScratch& scratch, bool src_hup);
+  Pump pump(Direction& d, Endpoint& src, Endpoint& dst, RelayScratch& scratch);
   Pump pump_splice(Direction& d, Endpoint& src, Endpoint& dst, RelayScratch& scratch,
                    size_t& moved);
   Pump finish(Direction& d, Endpoint& dst);

@@ -448,7 +448,12 @@ bool Connection::follow(net::Relay::State state) {
       close(CloseReason::client_error);
       return false;
     case net::Relay::State::half_closed:
-      if (before != state) arm_idle_timer();  // fin_timeout from now on
+      if (before != state) {
+        // fin_timeout runs from the half-close: a FIN moves no byte, and
+        // the other side may have been quiet for longer than fin_timeout.
+        last_active_ms_ = now();
+        arm_idle_timer();
+      }
       return true;
     case net::Relay::State::open:
       return true;

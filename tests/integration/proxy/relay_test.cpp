@@ -1,9 +1,13 @@
 // The relay: byte-exact both ways, half-close, bounded memory with a slow
 // reader, idle and connect timeouts.
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <cstdio>
 #include <cstring>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -323,6 +327,91 @@ TEST(Relay, GivesUpOnAnUpstreamThatDoesNotAnswerWithinConnectTimeout) {
 
 namespace ferry::test {
 namespace {
+
+TEST(Relay, AHalfCloseAfterAQuietSpellStillGetsTheAnswer) {
+  // fin_timeout runs from the half-close, not from the last byte: a client
+  // that was quiet for longer than fin_timeout and then half-closes must
+  // still get the answer the upstream sends after the FIN.
+  TestUpstream up(TestUpstream::Mode::echo_at_eof);
+  uint16_t port = free_port();
+  RunningProxy proxy(simple_config(port, up.port(), "[limits]\nfin_timeout = \"300ms\"\n", "",
+                                   "health_check_interval = \"0s\"\n"));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+  net::Fd fd = connect_to("127.0.0.1", port);
+  ASSERT_TRUE(send_all(fd.get(), "question"));
+  ASSERT_TRUE(stays_open(fd.get(), 600ms)) << "closed while merely quiet";
+  ::shutdown(fd.get(), SHUT_WR);
+  EXPECT_EQ(recv_exact(fd.get(), 8), "question");
+  EXPECT_TRUE(wait_closed(fd.get()));
+  EXPECT_TRUE(proxy.wait_metric("ferry_connections_closed_total", {"reason=\"done\""}, 1))
+      << proxy.metrics();
+}
+
+// Bytes waiting in the receive queue of the proxy's established sockets on
+// `port` (the client's connection), from /proc/net/tcp.
+size_t proxy_recv_queue(uint16_t port) {
+  char hex_port[8];
+  std::snprintf(hex_port, sizeof hex_port, ":%04X", port);
+  std::istringstream lines(read_file("/proc/net/tcp"));
+  std::string line;
+  size_t queued = 0;
+  while (std::getline(lines, line)) {
+    std::istringstream f(line);
+    std::string slot, local, remote, state, queues;
+    f >> slot >> local >> remote >> state >> queues;
+    if (state != "01" || !local.ends_with(hex_port) || queues.find(':') == std::string::npos)
+      continue;
+    queued += std::stoul(queues.substr(queues.find(':') + 1), nullptr, 16);
+  }
+  return queued;
+}
+
+TEST(Relay, AFinThatArrivesWhileTheUpstreamIsFullIsPassedOn) {
+  // The FIN's only edge comes while the proxy cannot write upstream. When
+  // the upstream reads again the proxy must read the client's socket to the
+  // end, not stop at a short read and wait for an edge that never comes.
+  net::Fd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  const int small = 4096;
+  const int segment = 536;  // keeps the proxy's send buffer small too
+  ::setsockopt(listener.get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  ::setsockopt(listener.get(), IPPROTO_TCP, TCP_MAXSEG, &segment, sizeof segment);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener.get(), 4), 0);
+  ASSERT_EQ(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  uint16_t port = free_port();
+  RunningProxy proxy(simple_config(port, ntohs(addr.sin_port), "[limits]\nidle_timeout = \"60s\"\n",
+                                   "", "health_check_interval = \"0s\"\n"));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+
+  net::Fd client = connect_to("127.0.0.1", port);
+  ASSERT_TRUE(poll_for(listener.get(), POLLIN, Clock::now() + 5s));
+  net::Fd upstream(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  ASSERT_TRUE(upstream);
+  // Small writes (short reads: no splice) until the proxy stops reading:
+  // its receive queue stays non-empty for 20 checks in a row.
+  std::string sent;
+  const std::string chunk(1024, 'x');
+  for (int i = 0, stuck = 0; i < 4000 && stuck < 20; ++i) {
+    ASSERT_TRUE(send_all(client.get(), chunk));
+    sent += chunk;
+    std::this_thread::sleep_for(1ms);
+    stuck = proxy_recv_queue(port) > 0 ? stuck + 1 : 0;
+  }
+  ASSERT_GT(proxy_recv_queue(port), 0u) << "the proxy never stopped reading";
+  ASSERT_TRUE(send_all(client.get(), std::string(100, 'y')));
+  sent += std::string(100, 'y');
+  ::shutdown(client.get(), SHUT_WR);
+  std::this_thread::sleep_for(100ms);  // the FIN's edge arrives while the proxy is blocked
+
+  std::string got(sent.size(), '\0');
+  ASSERT_TRUE(recv_exact(upstream.get(), got.data(), got.size(), 10s));
+  EXPECT_TRUE(got == sent);
+  EXPECT_TRUE(wait_closed(upstream.get(), 5s)) << "the client's FIN never reached the upstream";
+}
 
 TEST(Relay, AFinThatArrivesBeforeTheUpstreamIsConnectedIsNotLost) {
   // Header, bytes and FIN in one go: the FIN's only edge comes while the
