@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <utility>
 
 #include "common/log.h"
 #include "net/event_loop.h"
@@ -74,7 +75,9 @@ void Resolver::run() {
   std::unique_lock lock(mu_);
   while (!stop_) {
     auto upstreams = upstreams_;
-    changed_ = false;
+    // A reload resolves every name again: "0s" means at start and on each
+    // reload, and a new resolve_interval takes effect at once.
+    if (std::exchange(changed_, false)) due.clear();
     lock.unlock();
     uint64_t now = net::monotonic_ms();
     uint64_t next = now + 1000;

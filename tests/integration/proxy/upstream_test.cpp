@@ -108,6 +108,36 @@ TEST(Upstream, ResolvesHostnamesAndTriesEachAddress) {
   for (int i = 0; i < 4; ++i) EXPECT_TRUE(echo_once(port));
 }
 
+TEST(Upstream, AHostnameIsResolvedAgainOnReloadEvenWithResolveIntervalZero) {
+  // resolve_interval = "0s" means once at start and on each reload. A server
+  // that a reload removes and a later one brings back must get addresses
+  // again, or every client is refused.
+  TestUpstream named, numeric;
+  uint16_t port = free_port();
+  auto config = [&](const std::string& server) {
+    return "workers = 2\n[stats]\nlisten = \"127.0.0.1:{stats}\"\n[[listener]]\nlisten = "
+           "\"127.0.0.1:" +
+           std::to_string(port) + "\"\nupstream = \"up\"\n[upstream.up]\nservers = [\"" + server +
+           "\"]\nresolve_interval = \"0s\"\nhealth_check_interval = \"0s\"\n";
+  };
+  const std::string by_name = "localhost:" + std::to_string(named.port());
+  RunningProxy proxy(config(by_name));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+  ASSERT_TRUE(wait_until([&] { return echo_once(port); }, 5s)) << proxy.process().err();
+
+  proxy.rewrite(config("127.0.0.1:" + std::to_string(numeric.port())));
+  proxy.process().signal(SIGHUP);
+  ASSERT_TRUE(wait_until([&] { return echo_once(port) && numeric.accepted() > 0; }, 5s))
+      << proxy.process().err();
+
+  proxy.rewrite(config(by_name));
+  proxy.process().signal(SIGHUP);
+  const size_t before = named.accepted();
+  EXPECT_TRUE(wait_until([&] { return echo_once(port) && named.accepted() > before; }, 5s))
+      << "the server named again was never resolved again:\n"
+      << proxy.process().err();
+}
+
 TEST(Upstream, NothingAClientSaysChoosesWhereTheProxyConnects) {
   // A PROXY header names a destination; the proxy must ignore it for routing
   // and still dial only its configured server.
