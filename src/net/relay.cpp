@@ -109,9 +109,10 @@ Relay::Pump Relay::finish(Direction& d, Endpoint& dst) {
   if (!d.shut) {
     // When the other direction is over too, the connection is closed right
     // away and close() sends the FIN (every byte the peer sent was read, so
-    // it is a FIN, not a reset): save the shutdown(2).
+    // it is a FIN, not a reset): save the shutdown(2). Not for TLS: a FIN
+    // without close_notify looks like a truncation to the client.
     const Direction& other = &d == &up_ ? down_ : up_;
-    if (!other.done()) dst.shutdown_write();
+    if (!other.done() || !dst.plain()) dst.shutdown_write();
     d.shut = true;
   }
   return Pump::done;

@@ -98,6 +98,7 @@ std::unique_ptr<TlsClient> TlsClient::connect(const std::string& host, uint16_t 
   }
   if (opts.min_version != 0) SSL_CTX_set_min_proto_version(c->ctx_.get(), opts.min_version);
   if (opts.max_version != 0) SSL_CTX_set_max_proto_version(c->ctx_.get(), opts.max_version);
+  if (opts.strict_eof) SSL_CTX_clear_options(c->ctx_.get(), SSL_OP_IGNORE_UNEXPECTED_EOF);
   c->ssl_ = SSL_new(c->ctx_.get());
   if (c->ssl_ == nullptr || SSL_set_fd(c->ssl_, c->fd_.get()) != 1) {
     error = "SSL_new: " + net::tls::last_error();

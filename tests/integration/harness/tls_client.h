@@ -25,6 +25,9 @@ class TlsClient {
     int max_version = 0;   // e.g. TLS1_2_VERSION to force TLS 1.2
     std::string preamble;  // sent in clear before the handshake (a PROXY header)
     Duration limit = 5s;   // for connect + handshake
+    // A FIN without close_notify is an error, as for most TLS clients (the
+    // project's context takes it as an orderly end).
+    bool strict_eof = false;
   };
 
   // Connects to host:port and completes the handshake; nullptr (and `error`
@@ -49,6 +52,11 @@ class TlsClient {
   bool close_write();
   // True when the server ends the TLS stream or the TCP connection.
   bool wait_closed(Duration limit = 5s);
+  // The server's close_notify came (with strict_eof: not merely a FIN,
+  // which TLS clients treat as a possible truncation).
+  bool received_close_notify() const {
+    return (SSL_get_shutdown(ssl_) & SSL_RECEIVED_SHUTDOWN) != 0;
+  }
 
   std::string version() const;  // "TLSv1.3"
   std::string cipher() const;   // "TLS_AES_256_GCM_SHA384"
