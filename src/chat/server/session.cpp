@@ -239,7 +239,10 @@ void Session::finish_handshake() {
 void Session::on_login(std::optional<Account> account, uint32_t one_time_prekeys) {
   stage_ = Stage::open;
   if (account) {
-    become_account(*account);
+    // Bound to the account (replacing its other session) only once a frame
+    // from the client decrypts: an IK first message can be replayed by
+    // anyone, and proves nothing until then.
+    account_ = std::move(account);
     if (one_time_prekeys < server_.options().prekeys_low) push_prekeys_low(one_time_prekeys);
   }
   std::string early = std::move(stash_);
@@ -251,7 +254,12 @@ void Session::on_login(std::optional<Account> account, uint32_t one_time_prekeys
 
 void Session::become_account(const Account& account) {
   account_ = account;
-  if (Session* old = server_.router().bind(account.id, this)) old->close(CloseReason::replaced);
+  bind_account();
+}
+
+void Session::bind_account() {
+  bound_ = true;
+  if (Session* old = server_.router().bind(account_->id, this)) old->close(CloseReason::replaced);
 }
 
 bool Session::on_transport_frame(std::span<const uint8_t> frame) {
@@ -262,6 +270,7 @@ bool Session::on_transport_frame(std::span<const uint8_t> frame) {
     close(CloseReason::decrypt_failed, ok.error().detail);
     return false;
   }
+  if (account_ && !bound_) bind_account();  // the client holds its keys
   pb::Request request;
   const char* why = "";
   auto decoded = decode_request(plain, request, why);

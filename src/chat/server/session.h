@@ -94,6 +94,7 @@ class Session final : public net::IoHandler, public net::TimerHandler, public ne
   template <typename State, typename Run, typename Done>
   void submit(State state, Run run, Done done);
   void become_account(const Account& account);
+  void bind_account();  // this session gets the account's pushes; replaces another
   void mark_dirty();
 
   // delivery of envelopes
@@ -134,7 +135,8 @@ class Session final : public net::IoHandler, public net::TimerHandler, public ne
   std::optional<crypto::noise::Transport> transport_;
   std::string login_key_;
   std::optional<Account> account_;
-  std::string stash_;  // input that arrived while the login lookup ran
+  bool bound_ = false;  // the router sends this account's envelopes here
+  std::string stash_;   // input that arrived while the login lookup ran
 
   crypto::Bytes out_;  // frames not yet written
   size_t out_sent_ = 0;

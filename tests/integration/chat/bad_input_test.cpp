@@ -118,6 +118,28 @@ TEST_F(BadInputTest, ReplayedFramesAreRefused) {
   EXPECT_EQ(server_.stats()["closed_decrypt_failed"], before + 2);
 }
 
+TEST_F(BadInputTest, AReplayedLoginDoesNotReplaceTheAccountsSession) {
+  // Anyone on the path can record an IK first message and send it again; the
+  // server completes that handshake (it cannot tell), but a replayer without
+  // the client's keys must not log the account in and so close the real
+  // session as `replaced`.
+  NoiseClient victim(server_.port(), server_.link());
+  ASSERT_TRUE(victim.handshake());
+  ASSERT_TRUE(victim.register_as("victim"));
+  auto recorded = victim.sent_frames.front();
+
+  auto replaced = server_.stats()["closed_replaced"];
+  net::Fd replay = connect_to("127.0.0.1", server_.port());
+  ASSERT_TRUE(send_all(replay.get(), recorded));
+  auto answer = recv_exact(replay.get(), 2, 10s);
+  ASSERT_TRUE(answer) << "the server did not answer the replayed handshake";
+  // The replayer can only send garbage now; it is closed for it.
+  ASSERT_TRUE(send_all(replay.get(), std::string("\x00\x20", 2) + std::string(32, 'z')));
+  EXPECT_TRUE(wait_closed(replay.get(), 10s));
+  EXPECT_TRUE(victim.alive(3)) << "the replay closed the account's real session";
+  EXPECT_EQ(server_.stats()["closed_replaced"], replaced);
+}
+
 TEST_F(BadInputTest, FloodClosesOnlyTheFlooder) {
   auto before = server_.stats()["closed_flood"];
   NoiseClient flooder(server_.port(), server_.link());

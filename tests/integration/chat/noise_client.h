@@ -9,6 +9,7 @@
 #include "chat/proto/messages.h"
 #include "chat/wire/frame.h"
 #include "chat/wire/links.h"
+#include "crypto/keys.h"
 #include "crypto/noise/pipes.h"
 #include "harness/harness.h"
 
@@ -31,8 +32,7 @@ class NoiseClient {
   // IK with the pinned key. Every frame written is kept in sent_frames.
   bool handshake() {
     namespace noise = crypto::noise;
-    auto hs = noise::PipesInitiator::create(crypto::dh_generate(crypto::DhKind::x25519),
-                                            crypto::Bytes(key_.begin(), key_.end()),
+    auto hs = noise::PipesInitiator::create(login_, crypto::Bytes(key_.begin(), key_.end()),
                                             crypto::as_bytes(noise::kFerryPrologue));
     if (!hs) return false;
     while (!hs->is_complete()) {
@@ -64,6 +64,27 @@ class NoiseClient {
     std::string plain;
     ferry::chat::append_serialized(r, plain);
     return send_plain(plain);
+  }
+  // Registers `username` for this client's login key; true once the server
+  // says so.
+  bool register_as(const std::string& username, uint64_t id = 50) {
+    auto identity = crypto::IdentityKeyPair::generate();
+    ferry::chat::pb::Request r;
+    r.set_id(id);
+    auto* reg = r.mutable_register_();
+    reg->set_username(username);
+    auto key = identity.public_key().bytes();
+    reg->set_identity_key(std::string(key.begin(), key.end()));
+    std::string login(login_.public_key.begin(), login_.public_key.end());
+    auto sig = identity.sign(crypto::as_bytes(ferry::chat::registration_message(login, username)));
+    reg->set_signature(std::string(sig.begin(), sig.end()));
+    if (!send(r)) return false;
+    for (int i = 0; i < 16; ++i) {
+      auto answer = receive(5s);
+      if (!answer) return false;
+      if (answer->id() == id) return answer->has_registered();
+    }
+    return false;
   }
   bool ping(uint64_t id) {
     ferry::chat::pb::Request r;
@@ -104,6 +125,7 @@ class NoiseClient {
  private:
   net::Fd fd_;
   std::string key_;
+  crypto::DhKeyPair login_ = crypto::dh_generate(crypto::DhKind::x25519);  // static key
   std::optional<crypto::noise::Transport> transport_;
 };
 
