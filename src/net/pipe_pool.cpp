@@ -5,14 +5,15 @@
 
 namespace ferry::net {
 
-PipePool::PipePool(size_t capacity_bytes, size_t max_idle)
-    : capacity_(capacity_bytes), max_idle_(max_idle) {}
+PipePool::PipePool(size_t capacity_bytes, size_t max_idle, size_t max_lent)
+    : capacity_(capacity_bytes), max_idle_(max_idle), max_lent_(max_lent) {}
 
 PipePool::~PipePool() {
   for (Pipe* p : idle_) delete p;
 }
 
 Pipe* PipePool::acquire() {
+  if (lent_ >= max_lent_) return nullptr;
   if (!idle_.empty()) {
     Pipe* p = idle_.back();
     idle_.pop_back();

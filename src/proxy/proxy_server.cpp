@@ -5,6 +5,7 @@
 #include <sys/signalfd.h>
 
 #include "common/log.h"
+#include "net/pipe_pool.h"
 #include "net/socket.h"
 #include "proxy/cpu_placement.h"
 #include "proxy/privileges.h"
@@ -16,7 +17,7 @@ namespace {
 // Each relayed connection holds two descriptors. Container runtimes often
 // start processes with a soft limit of 1024 and a far higher hard limit:
 // take what we are allowed, and say when it cannot carry max_connections.
-void raise_fd_limit(uint64_t max_connections) {
+void raise_fd_limit(uint64_t max_connections, size_t workers) {
   rlimit rl{};
   if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
   if (rl.rlim_cur < rl.rlim_max) {
@@ -24,7 +25,8 @@ void raise_fd_limit(uint64_t max_connections) {
     ::setrlimit(RLIMIT_NOFILE, &rl);
     ::getrlimit(RLIMIT_NOFILE, &rl);
   }
-  uint64_t needed = 2 * max_connections + 256;
+  // Two per connection, two per splice pipe lent, and some for the rest.
+  uint64_t needed = 2 * max_connections + 2 * net::PipePool::kMaxLent * workers + 256;
   if (rl.rlim_cur < needed) {
     log::warn("fd_limit_low", {{"limit", static_cast<uint64_t>(rl.rlim_cur)},
                                {"needed", needed},
@@ -158,7 +160,7 @@ bool ProxyServer::init(std::string& error) {
 
   started_ms_ = net::monotonic_ms();
   apply_settings(initial_);
-  raise_fd_limit(initial_.max_connections);
+  raise_fd_limit(initial_.max_connections, metrics_.workers());
   runtime_ = build_runtime(initial_, metrics_, nullptr, error);
   if (!runtime_) return false;
 
