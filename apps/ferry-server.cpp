@@ -55,8 +55,9 @@ int main(int argc, char** argv) {
   app.add_option("--per-ip-new-per-second", o.per_ip_new_per_second,
                  "new connections per second per client IP (bursts of twice), 0 = unlimited")
       ->capture_default_str();
-  app.add_option("--max-frame", o.max_frame, "largest frame accepted, bytes")
-      ->check(CLI::Range(64, 65535))
+  // At least 1024: every handshake message fits (the largest is 98 bytes).
+  app.add_option("--max-frame", o.max_frame, "largest frame accepted, bytes (1024 to 65535)")
+      ->check(CLI::Range(1024, 65535))
       ->capture_default_str();
   app.add_option("--request-rate", o.request_rate, "frames per second per connection")
       ->capture_default_str();

@@ -44,6 +44,14 @@ bool write_file(const std::string& path, std::string_view data, mode_t mode, std
     error = errno_text("cannot save " + path);
     return false;
   }
+  // The rename is durable only once the directory is: a power cut must not
+  // lose the server's key (every client pins it).
+  std::string dir = path.substr(0, path.find_last_of('/') + 1);
+  net::Fd dir_fd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir_fd || ::fsync(dir_fd.get()) != 0) {
+    error = errno_text("cannot save " + path);
+    return false;
+  }
   return true;
 }
 
