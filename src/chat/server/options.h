@@ -24,14 +24,15 @@ struct ServerOptions {
   uint32_t per_ip_connections = 256;    // 0 = unlimited
   uint32_t per_ip_new_per_second = 50;  // 0 = unlimited; bursts of twice that
   size_t max_frame = 65'535;
-  double request_rate = 5'000;       // frames per second per connection...
-  double request_burst = 10'000;     // ...with this burst; beyond it: closed as a flood
-  uint32_t max_pending_ops = 512;    // per connection; reading pauses at this many
-  size_t max_output = 8u << 20;      // unsent bytes per connection before it is dropped
-  uint32_t delivery_window = 1024;   // envelopes pushed and not yet acknowledged
-  uint32_t page_size = 256;          // envelopes read from the store at a time
-  uint32_t prekeys_low = 20;         // below this many one-time prekeys: PrekeysLow
-  Millis handshake_timeout{10'000};  // PROXY header + Noise handshake
+  double request_rate = 5'000;          // frames per second per connection...
+  double request_burst = 10'000;        // ...with this burst; beyond it: closed as a flood
+  uint32_t max_pending_ops = 512;       // per connection; reading pauses at this many
+  size_t max_pending_bytes = 1u << 20;  // ...or at this many bytes of requests in them
+  size_t max_output = 8u << 20;         // unsent bytes per connection before it is dropped
+  uint32_t delivery_window = 1024;      // envelopes pushed and not yet acknowledged
+  uint32_t page_size = 256;             // envelopes read from the store at a time
+  uint32_t prekeys_low = 20;            // below this many one-time prekeys: PrekeysLow
+  Millis handshake_timeout{10'000};     // PROXY header + Noise handshake
   Millis idle_timeout{300'000};
   Millis frame_timeout{30'000};  // a frame begun must be complete within this
   Millis drain_timeout{10'000};  // on SIGTERM: time to finish stored work

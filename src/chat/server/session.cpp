@@ -386,6 +386,7 @@ void Session::update_interest() {
   if (closed()) return;
   const auto& o = server_.options();
   bool paused = stage_ == Stage::logging_in || pending_ops_ >= o.max_pending_ops ||
+                pending_bytes_ >= o.max_pending_bytes ||
                 out_.size() - out_sent_ > o.max_output / 2 || half_closed_;
   uint32_t ev = (reading_ && !paused ? EPOLLIN | EPOLLRDHUP : 0u) | (want_write_ ? EPOLLOUT : 0u);
   if (ev != interest_) {

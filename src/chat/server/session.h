@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 
 #include "chat/proto/messages.h"
 #include "chat/server/limits.h"
@@ -91,8 +92,9 @@ class Session final : public net::IoHandler, public net::TimerHandler, public ne
   // Queues a store operation. `run(ServerStore&, State&)` runs in the store
   // thread; `done(Server&, Session*, bool committed, State&)` on the loop
   // after the commit, with Session* nullptr if this session has gone.
+  // `bytes`: what the state holds from the client (counted until done).
   template <typename State, typename Run, typename Done>
-  void submit(State state, Run run, Done done);
+  void submit(State state, Run run, Done done, size_t bytes = 0);
   void become_account(const Account& account);
   void bind_account();  // this session gets the account's pushes; replaces another
   void mark_dirty();
@@ -143,10 +145,13 @@ class Session final : public net::IoHandler, public net::TimerHandler, public ne
 
   TokenBucket requests_;
   uint32_t pending_ops_ = 0;
+  size_t pending_bytes_ = 0;  // client bytes held by those operations
 
   Delivery delivery_ = Delivery::off;
   int64_t last_sent_id_ = 0;
-  uint32_t in_flight_ = 0;
+  // Envelopes pushed on this connection and not yet acknowledged on it:
+  // an Ack counts only for these (at most delivery_window of them).
+  std::unordered_set<int64_t> in_flight_;
   std::unique_ptr<pb::Response> push_;  // envelopes gathered for the next push
   size_t push_bytes_ = 0;
 

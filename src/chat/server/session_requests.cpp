@@ -224,6 +224,8 @@ void Session::handle_fetch_bundle(pb::Request& request) {
 
 void Session::handle_send(pb::Request& request) {
   auto& send = *request.mutable_send();
+  const size_t bytes =
+      send.content().size() + send.recipient().size() + send.recipient_identity().size();
   struct State {
     uint64_t rid;
     int64_t sender_id;
@@ -290,13 +292,13 @@ void Session::handle_send(pb::Request& request) {
               s->send_response(make_error(st.rid, pb::QUEUE_FULL, "recipient's queue is full"));
             break;
         }
-      });
+      },
+      bytes);
 }
 
 void Session::handle_ack(pb::Request& request) {
   const auto& ids = request.ack().envelope_ids();
-  uint32_t n = static_cast<uint32_t>(ids.size());
-  in_flight_ -= std::min(in_flight_, n);
+  for (uint64_t id : ids) in_flight_.erase(static_cast<int64_t>(id));
   maybe_load();
   struct State {
     uint64_t rid;
@@ -329,7 +331,7 @@ void Session::handle_receive(uint64_t rid) {
 
 void Session::start_load() {
   const auto& o = server_.options();
-  uint32_t room = o.delivery_window > in_flight_ ? o.delivery_window - in_flight_ : 1;
+  size_t room = o.delivery_window > in_flight_.size() ? o.delivery_window - in_flight_.size() : 1;
   size_t limit = std::max<size_t>(1, std::min<size_t>(o.page_size, room));
   delivery_ = Delivery::loading;
   struct State {
@@ -378,7 +380,7 @@ void Session::on_loaded(std::vector<StoredEnvelope> envelopes, size_t limit, boo
 void Session::maybe_load() {
   const auto& o = server_.options();
   if (delivery_ == Delivery::paging && retry_load_at_ms_ == 0 &&
-      in_flight_ <= o.delivery_window / 2 && unsent_output() <= o.max_output / 4)
+      in_flight_.size() <= o.delivery_window / 2 && unsent_output() <= o.max_output / 4)
     start_load();
 }
 
@@ -392,7 +394,7 @@ bool Session::output_has_room() const {
 
 void Session::on_envelope_stored(const StoredEnvelope& envelope) {
   if (closed() || delivery_ != Delivery::live) return;  // a later page will carry it
-  if (in_flight_ >= server_.options().delivery_window || !output_has_room()) {
+  if (in_flight_.size() >= server_.options().delivery_window || !output_has_room()) {
     delivery_ = Delivery::paging;
     return;
   }
@@ -414,7 +416,7 @@ void Session::queue_push(const StoredEnvelope& envelope) {
   e->set_content(envelope.content);
   e->set_stored_at_ms(static_cast<uint64_t>(envelope.stored_at_ms));
   push_bytes_ += size;
-  ++in_flight_;
+  in_flight_.insert(envelope.id);
   last_sent_id_ = std::max(last_sent_id_, envelope.id);
   ++server_.stats().envelopes_pushed;
   mark_dirty();

@@ -27,13 +27,17 @@ class StatefulOp final : public StoreOp {
 };
 
 template <typename State, typename Run, typename Done>
-void Session::submit(State state, Run run, Done done) {
+void Session::submit(State state, Run run, Done done, size_t bytes) {
   ++pending_ops_;
+  pending_bytes_ += bytes;
   Server* server = &server_;
   uint64_t id = id_;
-  auto on_done = [server, id, done = std::move(done)](bool committed, State& st) mutable {
+  auto on_done = [server, id, bytes, done = std::move(done)](bool committed, State& st) mutable {
     Session* s = server->find_session(id);
-    if (s) --s->pending_ops_;
+    if (s) {
+      --s->pending_ops_;
+      s->pending_bytes_ -= bytes;
+    }
     if (!committed) ++server->stats().store_failures;
     done(*server, s, committed, st);
     if (s) s->mark_dirty();

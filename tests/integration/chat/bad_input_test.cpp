@@ -2,6 +2,10 @@
 // client connected all along is not disturbed.
 #include <sys/socket.h>
 
+#include <thread>
+#include <vector>
+
+#include "chat/db/sqlite.h"
 #include "chat_fixture.h"
 #include "net/proxy_protocol.h"
 #include "noise_client.h"
@@ -138,6 +142,57 @@ TEST_F(BadInputTest, AReplayedLoginDoesNotReplaceTheAccountsSession) {
   EXPECT_TRUE(wait_closed(replay.get(), 10s));
   EXPECT_TRUE(victim.alive(3)) << "the replay closed the account's real session";
   EXPECT_EQ(server_.stats()["closed_replaced"], replaced);
+}
+
+TEST(ChatLimits, SendsThatOutrunTheStoreAreBoundedInBytesPerConnection) {
+  // Clients pour big Sends in while the store cannot commit (the test holds
+  // the database's write lock), and never read the answers: once 1 MiB per
+  // connection waits for the store, the rest waits in their sockets, not in
+  // the server's memory.
+  RunningServer server;
+  ASSERT_TRUE(server.ready()) << server.process().err();
+  NoiseClient sink(server.port(), server.link());
+  ASSERT_TRUE(sink.handshake() && sink.register_as("sink"));
+  constexpr int kClients = 4;
+  constexpr int kSends = 150;  // 9 MB each
+  std::vector<std::unique_ptr<NoiseClient>> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.push_back(std::make_unique<NoiseClient>(server.port(), server.link()));
+    ASSERT_TRUE(clients.back()->handshake());
+    ASSERT_TRUE(clients.back()->register_as("flood" + std::to_string(i)));
+    clients.back()->keep_frames = false;
+  }
+  std::string error;
+  auto db = ferry::chat::db::Database::open(server.data_dir() + "/server.db", "NORMAL", error);
+  ASSERT_TRUE(db) << error;
+  db->exec("BEGIN IMMEDIATE");  // the server's commits wait (its busy timeout is 5 s)
+
+  const long before = server.process().rss_kib();
+  const std::string content(60'000, 'c');
+  std::vector<std::thread> senders;
+  std::vector<int> sent(kClients, 0);
+  for (int i = 0; i < kClients; ++i) {
+    senders.emplace_back([&, i] {
+      for (int n = 0; n < kSends; ++n) {
+        ferry::chat::pb::Request r;
+        r.set_id(1000 + n);
+        auto* send = r.mutable_send();
+        send->set_recipient("sink");
+        send->set_client_id(static_cast<uint64_t>(n + 1));
+        send->set_content(content);
+        if (!clients[i]->send(r, 1s)) break;  // the server stopped reading
+        ++sent[i];
+      }
+    });
+  }
+  for (auto& t : senders) t.join();
+  const long peak = server.process().peak_rss_kib();
+  db->exec("COMMIT");
+  for (int i = 0; i < kClients; ++i) EXPECT_GT(sent[i], 16) << "client " << i << " got nowhere";
+  EXPECT_LT(peak - before, 16 * 1024) << "the server's memory grew by " << (peak - before)
+                                      << " KiB for " << kClients << " connections";
+  // And the store catches up once it can commit.
+  EXPECT_TRUE(sink.alive(5));
 }
 
 TEST_F(BadInputTest, FloodClosesOnlyTheFlooder) {

@@ -50,20 +50,20 @@ class NoiseClient {
     return true;
   }
 
-  bool write_frame(crypto::ByteView body) {
+  bool write_frame(crypto::ByteView body, Duration limit = 10s) {
     std::string frame;
     ferry::chat::wire::append_frame(frame, body);
-    sent_frames.push_back(frame);
-    return send_all(fd_.get(), frame);
+    if (keep_frames) sent_frames.push_back(frame);
+    return send_all(fd_.get(), frame, limit);
   }
-  bool send_plain(const std::string& plain) {
+  bool send_plain(const std::string& plain, Duration limit = 10s) {
     auto c = transport_->send.encrypt(crypto::as_bytes(plain));
-    return c && write_frame(*c);
+    return c && write_frame(*c, limit);
   }
-  bool send(ferry::chat::pb::Request& r) {
+  bool send(ferry::chat::pb::Request& r, Duration limit = 10s) {
     std::string plain;
     ferry::chat::append_serialized(r, plain);
-    return send_plain(plain);
+    return send_plain(plain, limit);
   }
   // Registers `username` for this client's login key; true once the server
   // says so.
@@ -121,6 +121,7 @@ class NoiseClient {
   }
 
   std::vector<std::string> sent_frames;
+  bool keep_frames = true;  // off for floods
 
  private:
   net::Fd fd_;

@@ -171,11 +171,19 @@ bool Process::wait_for_log(const std::string& text, Duration limit) {
       limit);
 }
 
-long Process::rss_kib() const {
+long Process::status_kib(const char* field) const {
   std::string status = read_file("/proc/" + std::to_string(pid_) + "/status");
-  size_t at = status.find("VmRSS:");
+  size_t at = status.find(field);
   if (at == std::string::npos) return -1;
-  return std::strtol(status.c_str() + at + 6, nullptr, 10);
+  return std::strtol(status.c_str() + at + std::strlen(field), nullptr, 10);
+}
+
+long Process::rss_kib() const {
+  return status_kib("VmRSS:");
+}
+
+long Process::peak_rss_kib() const {
+  return status_kib("VmHWM:");
 }
 
 long Process::cpu_ticks() const {

@@ -67,12 +67,14 @@ class Process {
   std::string err() const;
   // Waits until stderr (or stdout) contains `text`.
   bool wait_for_log(const std::string& text, Duration limit = 10s);
-  // Resident set size in KiB, from /proc.
+  // Resident set size in KiB, now and at its peak, from /proc.
   long rss_kib() const;
+  long peak_rss_kib() const;
   // utime+stime of all threads, in clock ticks.
   long cpu_ticks() const;
 
  private:
+  long status_kib(const char* field) const;
   pid_t pid_ = -1;
   std::optional<int> status_;
   std::string out_path_;
