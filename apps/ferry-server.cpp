@@ -56,6 +56,9 @@ int main(int argc, char** argv) {
                  "new connections per second per client IP (bursts of twice), 0 = unlimited")
       ->capture_default_str();
   // At least 1024: every handshake message fits (the largest is 98 bytes).
+  app.add_option("--registrations-per-hour", o.registrations_per_hour,
+                 "new accounts per hour per client IP (bursts of that many), 0 = unlimited")
+      ->capture_default_str();
   app.add_option("--max-frame", o.max_frame, "largest frame accepted, bytes (1024 to 65535)")
       ->check(CLI::Range(1024, 65535))
       ->capture_default_str();
@@ -64,6 +67,18 @@ int main(int argc, char** argv) {
   app.add_option("--request-burst", o.request_burst, "burst above the rate before closing")
       ->capture_default_str();
   app.add_option("--max-queue", o.store.max_queue, "envelopes waiting per recipient")
+      ->capture_default_str();
+  app.add_option("--max-queue-bytes", o.store.max_queue_bytes,
+                 "bytes of envelopes waiting per recipient")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-sender-bytes", o.store.max_sender_bytes,
+                 "bytes one account may have sent and not yet acknowledged by their recipients")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--min-free-disk", o.store.min_free_disk,
+                 "bytes that must stay free in the data directory; Sends are refused below, 0 = "
+                 "no check")
       ->capture_default_str();
   app.add_option("--delivery-window", o.delivery_window, "unacknowledged envelopes per client")
       ->capture_default_str();

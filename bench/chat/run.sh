@@ -65,7 +65,7 @@ wait_quiet() {
 start_server() {
   rm -rf "$WORK/srv"
   "$SERVER" --listen "127.0.0.1:$PORT" --data "$WORK/srv" --per-ip-connections 0 \
-    --per-ip-new-per-second 0 >"$WORK/link" 2>"$WORK/server.log" &
+    --per-ip-new-per-second 0 --registrations-per-hour 0 >"$WORK/link" 2>"$WORK/server.log" &
   SERVER_PID=$!
   for _ in $(seq 1 200); do
     grep -q chat_server_ready "$WORK/server.log" 2>/dev/null &&

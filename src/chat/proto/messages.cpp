@@ -157,6 +157,10 @@ std::string_view error_code_name(pb::ErrorCode code) {
       return "INTERNAL";
     case pb::SHUTTING_DOWN:
       return "SHUTTING_DOWN";
+    case pb::IDENTITY_MISMATCH:
+      return "IDENTITY_MISMATCH";
+    case pb::RATE_LIMITED:
+      return "RATE_LIMITED";
     default:
       return "ERROR";
   }

@@ -23,12 +23,23 @@ bool TokenBucket::full(double rate_per_s, double burst, uint64_t now_ms) const {
   return tokens_ + rate_per_s * elapsed / 1000 >= burst;
 }
 
+IpTable::Entry IpTable::new_entry(uint64_t now_ms) const {
+  return Entry{0, TokenBucket(2.0 * new_per_second_, now_ms),
+               TokenBucket(registrations_per_hour_, now_ms)};
+}
+
+bool IpTable::forgettable(const Entry& e, uint64_t now_ms) const {
+  return e.connections == 0 &&
+         (new_per_second_ == 0 || e.rate.full(new_per_second_, 2.0 * new_per_second_, now_ms)) &&
+         (registrations_per_hour_ == 0 ||
+          e.registrations.full(registrations_per_hour_ / 3600.0, registrations_per_hour_, now_ms));
+}
+
 IpTable::Verdict IpTable::admit(std::string_view ip, uint64_t now_ms) {
   auto key = std::string(ip);
   auto it = table_.find(key);
   double burst = 2.0 * new_per_second_;
-  if (it == table_.end())
-    it = table_.emplace(std::move(key), Entry{0, TokenBucket(burst, now_ms)}).first;
+  if (it == table_.end()) it = table_.emplace(std::move(key), new_entry(now_ms)).first;
   Entry& e = it->second;
   Verdict v = Verdict::ok;
   if (max_per_ip_ != 0 && e.connections >= max_per_ip_) {
@@ -38,10 +49,17 @@ IpTable::Verdict IpTable::admit(std::string_view ip, uint64_t now_ms) {
   } else {
     ++e.connections;
   }
-  if (v != Verdict::ok && e.connections == 0 &&
-      (new_per_second_ == 0 || e.rate.full(new_per_second_, burst, now_ms)))
-    table_.erase(it);
+  if (v != Verdict::ok && forgettable(e, now_ms)) table_.erase(it);
   return v;
+}
+
+bool IpTable::take_registration(std::string_view ip, uint64_t now_ms) {
+  if (registrations_per_hour_ == 0) return true;
+  auto key = std::string(ip);
+  auto it = table_.find(key);
+  if (it == table_.end()) it = table_.emplace(std::move(key), new_entry(now_ms)).first;
+  return it->second.registrations.take(registrations_per_hour_ / 3600.0, registrations_per_hour_,
+                                       now_ms);
 }
 
 void IpTable::release(std::string_view ip, uint64_t now_ms) {
@@ -49,17 +67,11 @@ void IpTable::release(std::string_view ip, uint64_t now_ms) {
   if (it == table_.end()) return;
   Entry& e = it->second;
   if (e.connections > 0) --e.connections;
-  double burst = 2.0 * new_per_second_;
-  if (e.connections == 0 && (new_per_second_ == 0 || e.rate.full(new_per_second_, burst, now_ms)))
-    table_.erase(it);
+  if (forgettable(e, now_ms)) table_.erase(it);
 }
 
 void IpTable::sweep(uint64_t now_ms) {
-  double burst = 2.0 * new_per_second_;
-  std::erase_if(table_, [&](auto& kv) {
-    return kv.second.connections == 0 &&
-           (new_per_second_ == 0 || kv.second.rate.full(new_per_second_, burst, now_ms));
-  });
+  std::erase_if(table_, [&](auto& kv) { return forgettable(kv.second, now_ms); });
 }
 
 uint32_t IpTable::connections(std::string_view ip) const {

@@ -23,16 +23,23 @@ class TokenBucket {
   uint64_t last_ms_ = 0;
 };
 
-// Connections and new-connection rate per client IP (raw address bytes).
+// Connections, new-connection rate and registrations per client IP (raw
+// address bytes).
 class IpTable {
  public:
-  IpTable(uint32_t max_per_ip, uint32_t new_per_second)
-      : max_per_ip_(max_per_ip), new_per_second_(new_per_second) {}
+  IpTable(uint32_t max_per_ip, uint32_t new_per_second, uint32_t registrations_per_hour = 0)
+      : max_per_ip_(max_per_ip),
+        new_per_second_(new_per_second),
+        registrations_per_hour_(registrations_per_hour) {}
 
   enum class Verdict : uint8_t { ok, too_many, too_fast };
   // Counts a new connection from `ip` unless a limit refuses it.
   Verdict admit(std::string_view ip, uint64_t now_ms);
   void release(std::string_view ip, uint64_t now_ms);
+  // Spends one of `ip`'s registrations (a bucket of registrations_per_hour,
+  // refilled at that rate); false when none is left. Accounts cost nothing
+  // else, and every account may queue max_sender_bytes.
+  bool take_registration(std::string_view ip, uint64_t now_ms);
   // Forgets addresses with no connection and a full rate budget (the server
   // calls it every few seconds, so the table only holds what matters now).
   void sweep(uint64_t now_ms);
@@ -43,9 +50,14 @@ class IpTable {
   struct Entry {
     uint32_t connections = 0;
     TokenBucket rate;
+    TokenBucket registrations;
   };
+  Entry new_entry(uint64_t now_ms) const;
+  // Nothing to remember: no connection, both buckets full.
+  bool forgettable(const Entry& e, uint64_t now_ms) const;
   uint32_t max_per_ip_;
   uint32_t new_per_second_;
+  uint32_t registrations_per_hour_;
   std::unordered_map<std::string, Entry> table_;
 };
 

@@ -21,8 +21,9 @@ struct ServerOptions {
   std::string public_host;  // host in the printed link; default: the first listen host
 
   uint32_t max_connections = 20'000;
-  uint32_t per_ip_connections = 256;    // 0 = unlimited
-  uint32_t per_ip_new_per_second = 50;  // 0 = unlimited; bursts of twice that
+  uint32_t per_ip_connections = 256;     // 0 = unlimited
+  uint32_t per_ip_new_per_second = 50;   // 0 = unlimited; bursts of twice that
+  uint32_t registrations_per_hour = 20;  // per client IP, 0 = unlimited; bursts of that many
   size_t max_frame = 65'535;
   double request_rate = 5'000;          // frames per second per connection...
   double request_burst = 10'000;        // ...with this burst; beyond it: closed as a flood

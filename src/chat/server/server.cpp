@@ -75,7 +75,8 @@ bool is_wildcard(const std::string& host) {
 
 Server::Server(ServerOptions options)
     : options_(std::move(options)),
-      ips_(options_.per_ip_connections, options_.per_ip_new_per_second),
+      ips_(options_.per_ip_connections, options_.per_ip_new_per_second,
+           options_.registrations_per_hour),
       read_buffer_(64 * 1024) {}
 
 Server::~Server() {
@@ -288,6 +289,13 @@ bool Server::admit(const net::SocketAddress& peer) {
       break;
   }
   log::write_limited(log::Level::info, "chat_connection_refused", {{"reason", "per_ip_limit"}});
+  return false;
+}
+
+bool Server::allow_registration(const net::SocketAddress& peer) {
+  if (ips_.take_registration(peer.ip_bytes(), loop_.now_ms())) return true;
+  ++stats_.refused_registrations;
+  log::write_limited(log::Level::info, "chat_registration_refused", {{"reason", "per_ip_rate"}});
   return false;
 }
 

@@ -74,6 +74,8 @@ class Server final : private net::TimerHandler {
   // Per-IP admission; counts refusals. true = admitted (release on close).
   bool admit(const net::SocketAddress& peer);
   void release(const net::SocketAddress& peer);
+  // Per-IP registration rate; counts refusals.
+  bool allow_registration(const net::SocketAddress& peer);
   void on_session_closed(Session* session);
   void log_stats();
   bool draining() const { return draining_; }

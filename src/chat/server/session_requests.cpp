@@ -95,6 +95,10 @@ void Session::handle_register(pb::Request& request) {
     send_response(make_error(rid, pb::BAD_REQUEST, "identity key or signature refused"));
     return;
   }
+  if (!server_.allow_registration(peer_)) {
+    send_response(make_error(rid, pb::RATE_LIMITED, "too many registrations from your address"));
+    return;
+  }
   struct State {
     uint64_t rid;
     std::string login, username, identity;
@@ -290,6 +294,16 @@ void Session::handle_send(pb::Request& request) {
           case ES::queue_full:
             if (s)
               s->send_response(make_error(st.rid, pb::QUEUE_FULL, "recipient's queue is full"));
+            break;
+          case ES::sender_quota:
+            if (s)
+              s->send_response(make_error(st.rid, pb::QUEUE_FULL,
+                                          "too much of yours is not yet delivered; try later"));
+            break;
+          case ES::storage_full:
+            if (s)
+              s->send_response(
+                  make_error(st.rid, pb::QUEUE_FULL, "the server's storage is nearly full"));
             break;
         }
       },

@@ -49,12 +49,13 @@ std::string Stats::to_logfmt() const {
       "accepted={} accepted_direct={} accepted_via_proxy={} active={} refused_max_connections={} "
       "refused_per_ip={} "
       "refused_per_ip_rate={} handshakes_ik={} handshakes_xx={} handshakes_fallback={} "
-      "requests={} bad_requests={} registrations={} bundles_served={} envelopes_stored={} "
-      "envelopes_duplicate={} envelopes_pushed={} envelopes_acked={} store_failures={}",
+      "requests={} bad_requests={} registrations={} refused_registrations={} bundles_served={} "
+      "envelopes_stored={} envelopes_duplicate={} envelopes_pushed={} envelopes_acked={} "
+      "store_failures={}",
       accepted, accepted_direct, accepted_via_proxy, active, refused_max_connections,
       refused_per_ip, refused_per_ip_rate, handshakes_ik, handshakes_xx, handshakes_fallback,
-      requests, bad_requests, registrations, bundles_served, envelopes_stored, envelopes_duplicate,
-      envelopes_pushed, envelopes_acked, store_failures);
+      requests, bad_requests, registrations, refused_registrations, bundles_served,
+      envelopes_stored, envelopes_duplicate, envelopes_pushed, envelopes_acked, store_failures);
   for (int i = 0; i < static_cast<int>(CloseReason::kCount); ++i)
     out += fmt::format(" closed_{}={}", close_reason_name(static_cast<CloseReason>(i)), closed[i]);
   return out;

@@ -45,6 +45,7 @@ struct Stats {
   uint64_t requests = 0;
   uint64_t bad_requests = 0;
   uint64_t registrations = 0;
+  uint64_t refused_registrations = 0;
   uint64_t bundles_served = 0;
   uint64_t envelopes_stored = 0;
   uint64_t envelopes_duplicate = 0;

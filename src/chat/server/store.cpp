@@ -1,5 +1,9 @@
 #include "chat/server/store.h"
 
+#include <sys/statvfs.h>
+
+#include <algorithm>
+
 namespace ferry::chat::server {
 namespace {
 
@@ -47,7 +51,9 @@ std::unique_ptr<ServerStore> ServerStore::open(const std::string& path,
   auto db = db::Database::open(path, synchronous, error);
   if (!db) return nullptr;
   try {
-    std::unique_ptr<ServerStore> store(new ServerStore(std::move(db), limits));
+    std::string dir = path.substr(0, path.find_last_of('/') + 1);
+    std::unique_ptr<ServerStore> store(
+        new ServerStore(std::move(db), limits, dir.empty() ? "." : dir));
     // Checkpoints happen in the Checkpointer, not inside our commits; the
     // hook (which replaces SQLite's auto-checkpoint) only notes the WAL's size.
     sqlite3_wal_hook(
@@ -66,8 +72,9 @@ std::unique_ptr<ServerStore> ServerStore::open(const std::string& path,
   }
 }
 
-ServerStore::ServerStore(std::unique_ptr<db::Database> db, const StoreLimits& limits)
-    : db_(std::move(db)), limits_(limits) {}
+ServerStore::ServerStore(std::unique_ptr<db::Database> db, const StoreLimits& limits,
+                         std::string dir)
+    : db_(std::move(db)), limits_(limits), dir_(std::move(dir)) {}
 
 void ServerStore::create_schema() {
   auto version = db_->prepare("PRAGMA user_version");
@@ -109,8 +116,12 @@ void ServerStore::prepare_statements() {
       "SELECT e.id, a.username, e.client_id, e.content, e.created_ms FROM envelopes e "
       "JOIN accounts a ON a.id = e.sender_id "
       "WHERE e.recipient_id=?1 AND e.id>?2 ORDER BY e.id LIMIT ?3");
-  delete_envelope_ = db_->prepare("DELETE FROM envelopes WHERE id=?1 AND recipient_id=?2");
-  count_queue_ = db_->prepare("SELECT count(*) FROM envelopes WHERE recipient_id=?1");
+  delete_envelope_ = db_->prepare(
+      "DELETE FROM envelopes WHERE id=?1 AND recipient_id=?2 RETURNING sender_id, length(content)");
+  count_queue_ = db_->prepare(
+      "SELECT count(*), coalesce(sum(length(content)), 0) FROM envelopes WHERE recipient_id=?1");
+  sum_sender_ =
+      db_->prepare("SELECT coalesce(sum(length(content)), 0) FROM envelopes WHERE sender_id=?1");
 }
 
 void ServerStore::limit_wal() {
@@ -225,16 +236,39 @@ ServerStore::BundleResult ServerStore::take_bundle(std::string_view username) {
   return r;
 }
 
-int64_t ServerStore::queue_length(int64_t recipient_id) {
-  auto it = queue_len_.find(recipient_id);
-  if (it != queue_len_.end()) return it->second;
+ServerStore::Usage& ServerStore::queue_usage(int64_t recipient_id) {
+  auto it = queue_usage_.find(recipient_id);
+  if (it != queue_usage_.end()) return it->second;
   count_queue_.reset();
   count_queue_.bind(1, recipient_id);
   count_queue_.step();
-  int64_t n = count_queue_.int64(0);
+  Usage u{count_queue_.int64(0), count_queue_.int64(1)};
   count_queue_.reset();
-  queue_len_.emplace(recipient_id, n);
+  return queue_usage_.emplace(recipient_id, u).first->second;
+}
+
+int64_t ServerStore::sender_bytes(int64_t sender_id) {
+  auto it = sender_bytes_.find(sender_id);
+  if (it != sender_bytes_.end()) return it->second;
+  sum_sender_.reset();
+  sum_sender_.bind(1, sender_id);
+  sum_sender_.step();
+  int64_t n = sum_sender_.int64(0);
+  sum_sender_.reset();
+  sender_bytes_.emplace(sender_id, n);
   return n;
+}
+
+bool ServerStore::disk_nearly_full(int64_t now_ms) {
+  if (limits_.min_free_disk == 0) return false;
+  if (disk_checked_ms_ >= 0 && now_ms >= disk_checked_ms_ && now_ms - disk_checked_ms_ < 1000)
+    return disk_nearly_full_;
+  disk_checked_ms_ = now_ms;
+  struct statvfs fs {};
+  // A statvfs that fails says nothing about the space: carry on.
+  disk_nearly_full_ = ::statvfs(dir_.c_str(), &fs) == 0 &&
+                      static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize < limits_.min_free_disk;
+  return disk_nearly_full_;
 }
 
 ServerStore::EnqueueResult ServerStore::enqueue(int64_t sender_id, std::string_view recipient,
@@ -255,10 +289,21 @@ ServerStore::EnqueueResult ServerStore::enqueue(int64_t sender_id, std::string_v
     r.status = EnqueueStatus::identity_mismatch;
     return r;
   }
-  int64_t queued = queue_length(to->id);
-  if (queued >= limits_.max_queue) {
+  // Quotas, so that no client can fill the disk: per recipient (count and
+  // bytes), per sender (bytes not yet acknowledged) and the disk itself.
+  Usage& queued = queue_usage(to->id);
+  const auto size = static_cast<int64_t>(content.size());
+  EnqueueStatus refusal = EnqueueStatus::stored;
+  if (queued.count >= limits_.max_queue || queued.bytes + size > limits_.max_queue_bytes) {
+    refusal = EnqueueStatus::queue_full;
+  } else if (sender_bytes(sender_id) + size > limits_.max_sender_bytes) {
+    refusal = EnqueueStatus::sender_quota;
+  } else if (disk_nearly_full(now_ms)) {
+    refusal = EnqueueStatus::storage_full;
+  }
+  if (refusal != EnqueueStatus::stored) {
     if (find_duplicate(sender_id, cid, r)) return r;
-    r.status = EnqueueStatus::queue_full;
+    r.status = refusal;
     return r;
   }
   // Insert first; the unique (sender, client_id) index catches a resend, so
@@ -270,7 +315,9 @@ ServerStore::EnqueueResult ServerStore::enqueue(int64_t sender_id, std::string_v
     find_duplicate(sender_id, cid, r);
     return r;
   }
-  queue_len_[to->id] = queued + 1;
+  queued.count += 1;
+  queued.bytes += size;
+  sender_bytes_[sender_id] += size;  // the sum was cached just above
   r.status = EnqueueStatus::stored;
   r.envelope_id = db_->last_insert_rowid();
   return r;
@@ -313,15 +360,23 @@ std::vector<StoredEnvelope> ServerStore::load(int64_t recipient_id, int64_t afte
 
 size_t ServerStore::ack(int64_t recipient_id, std::span<const uint64_t> ids) {
   size_t deleted = 0;
+  auto queued = queue_usage_.find(recipient_id);
   for (uint64_t id : ids) {
     if (id > static_cast<uint64_t>(INT64_MAX)) continue;
     delete_envelope_.reset();
     delete_envelope_.bind(1, static_cast<int64_t>(id)).bind(2, recipient_id);
-    delete_envelope_.step();
-    deleted += static_cast<size_t>(db_->changes());
+    if (!delete_envelope_.step()) continue;  // not queued for this recipient
+    ++deleted;
+    const int64_t sender = delete_envelope_.int64(0);
+    const int64_t size = delete_envelope_.int64(1);
+    if (queued != queue_usage_.end()) {
+      queued->second.count = std::max<int64_t>(0, queued->second.count - 1);
+      queued->second.bytes = std::max<int64_t>(0, queued->second.bytes - size);
+    }
+    if (auto it = sender_bytes_.find(sender); it != sender_bytes_.end())
+      it->second = std::max<int64_t>(0, it->second - size);
   }
-  if (auto it = queue_len_.find(recipient_id); it != queue_len_.end())
-    it->second = std::max<int64_t>(0, it->second - static_cast<int64_t>(deleted));
+  delete_envelope_.reset();
   return deleted;
 }
 

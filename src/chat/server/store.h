@@ -37,9 +37,12 @@ struct StoredEnvelope {
 };
 
 struct StoreLimits {
-  uint32_t max_one_time_prekeys = 1000;  // per account; uploads beyond it are dropped
-  int64_t max_queue = 100'000;           // envelopes waiting per recipient
-  int64_t max_wal_pages = 32'768;        // the writer truncates the WAL beyond this (128 MiB)
+  uint32_t max_one_time_prekeys = 1000;          // per account; uploads beyond it are dropped
+  int64_t max_queue = 100'000;                   // envelopes waiting per recipient
+  int64_t max_queue_bytes = int64_t{64} << 20;   // content bytes waiting per recipient
+  int64_t max_sender_bytes = int64_t{64} << 20;  // a sender's content not yet acknowledged
+  uint64_t min_free_disk = uint64_t{256} << 20;  // Sends refused below this much free space
+  int64_t max_wal_pages = 32'768;  // the writer truncates the WAL beyond this (128 MiB)
 };
 
 class ServerStore {
@@ -57,7 +60,8 @@ class ServerStore {
   void limit_wal();
   // Cached counts may be wrong after a rollback: forget them.
   void on_rollback() {
-    queue_len_.clear();
+    queue_usage_.clear();
+    sender_bytes_.clear();
     accounts_by_name_.clear();
   }
 
@@ -92,7 +96,9 @@ class ServerStore {
     stored,
     duplicate,
     unknown_recipient,
-    queue_full,
+    queue_full,    // the recipient's queue is at max_queue or max_queue_bytes
+    sender_quota,  // the sender has max_sender_bytes not yet acknowledged
+    storage_full,  // less than min_free_disk left where the database is
     identity_mismatch
   };
   struct EnqueueResult {
@@ -113,26 +119,40 @@ class ServerStore {
   // Returns how many were deleted.
   size_t ack(int64_t recipient_id, std::span<const uint64_t> ids);
 
-  int64_t queue_length(int64_t recipient_id);
+  int64_t queue_length(int64_t recipient_id) { return queue_usage(recipient_id).count; }
+  int64_t queue_bytes(int64_t recipient_id) { return queue_usage(recipient_id).bytes; }
+  int64_t sender_bytes(int64_t sender_id);
 
  private:
-  ServerStore(std::unique_ptr<db::Database> db, const StoreLimits& limits);
+  ServerStore(std::unique_ptr<db::Database> db, const StoreLimits& limits, std::string dir);
   void create_schema();
   void prepare_statements();
   Account read_account(db::Statement& st);
   bool find_duplicate(int64_t sender_id, int64_t client_id, EnqueueResult& r);
   const Account* cached_account(std::string_view username);
+  struct Usage {
+    int64_t count = 0;
+    int64_t bytes = 0;
+  };
+  Usage& queue_usage(int64_t recipient_id);
+  // Free space where the database is, looked up at most once a second.
+  bool disk_nearly_full(int64_t now_ms);
 
   std::unique_ptr<db::Database> db_;
   StoreLimits limits_;
-  std::unordered_map<int64_t, int64_t> queue_len_;  // recipient -> queued, cached
-  int64_t wal_pages_ = 0;                           // after the last commit
+  std::string dir_;  // where the database file is (for its free space)
+  std::unordered_map<int64_t, Usage> queue_usage_;     // recipient -> queued, cached
+  std::unordered_map<int64_t, int64_t> sender_bytes_;  // sender -> not yet acked, cached
+  int64_t disk_checked_ms_ = -1;
+  bool disk_nearly_full_ = false;
+  int64_t wal_pages_ = 0;  // after the last commit
   std::unordered_map<std::string, Account> accounts_by_name_;
 
   db::Statement account_by_login_, account_by_name_, insert_account_;
   db::Statement upsert_signed_, insert_one_time_, count_one_time_;
   db::Statement select_signed_, select_one_time_, delete_one_time_;
   db::Statement insert_envelope_, find_duplicate_, load_, delete_envelope_, count_queue_;
+  db::Statement sum_sender_;
 };
 
 }  // namespace ferry::chat::server

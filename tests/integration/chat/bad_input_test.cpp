@@ -195,6 +195,21 @@ TEST(ChatLimits, SendsThatOutrunTheStoreAreBoundedInBytesPerConnection) {
   EXPECT_TRUE(sink.alive(5));
 }
 
+TEST(ChatLimits, RegistrationsPerAddressAreRateLimited) {
+  // Accounts cost nothing, and each may queue --max-sender-bytes: one
+  // address gets --registrations-per-hour of them.
+  RunningServer server({"--registrations-per-hour", "2"});
+  ASSERT_TRUE(server.ready()) << server.process().err();
+  for (int i = 0; i < 3; ++i) {
+    NoiseClient c(server.port(), server.link());
+    ASSERT_TRUE(c.handshake());
+    EXPECT_EQ(c.register_as("user" + std::to_string(i)), i < 2) << "registration " << i;
+    EXPECT_TRUE(c.alive(7)) << "a refused registration is an answer, not a close";
+  }
+  EXPECT_EQ(server.stats()["refused_registrations"], 1);
+  EXPECT_EQ(server.stats()["registrations"], 2);
+}
+
 TEST_F(BadInputTest, FloodClosesOnlyTheFlooder) {
   auto before = server_.stats()["closed_flood"];
   NoiseClient flooder(server_.port(), server_.link());

@@ -42,6 +42,24 @@ TEST(IpTable, NewConnectionRateAndForgetting) {
   EXPECT_EQ(t.tracked(), 0u);
 }
 
+TEST(IpTable, RegistrationsPerHourOutliveTheConnections) {
+  IpTable t(0, 0, 2);  // two an hour, bursts of two
+  EXPECT_EQ(t.admit("a", 0), IpTable::Verdict::ok);
+  EXPECT_TRUE(t.take_registration("a", 0));
+  EXPECT_TRUE(t.take_registration("a", 0));
+  EXPECT_FALSE(t.take_registration("a", 0));
+  EXPECT_TRUE(t.take_registration("b", 0)) << "another address has its own";
+  // Reconnecting does not reset it: the address is remembered until its
+  // bucket is full again.
+  t.release("a", 1000);
+  t.sweep(1000);
+  EXPECT_EQ(t.connections("a"), 0u);
+  EXPECT_FALSE(t.take_registration("a", 1000));
+  EXPECT_TRUE(t.take_registration("a", 1800 * 1000 + 1));  // one back after half an hour
+  t.sweep(4 * 3600 * 1000);
+  EXPECT_EQ(t.tracked(), 0u);
+}
+
 TEST(IpTable, UnlimitedTracksOnlyLiveAddresses) {
   IpTable t(0, 0);
   EXPECT_EQ(t.admit("a", 0), IpTable::Verdict::ok);

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cstdint>
+
 #include "chat/server/store.h"
 #include "test_dir.h"
 
@@ -165,6 +167,53 @@ TEST_F(ServerStoreTest, QueueLimitRefusesThenAcceptsAfterAcks) {
   tx([&](ServerStore& s) { return s.ack(bob, ack); });
   EXPECT_EQ(tx([&](ServerStore& s) { return s.enqueue(alice, "bob", 3, "a", 1); }).status,
             ES::stored);
+}
+
+TEST_F(ServerStoreTest, BytesAreCappedPerRecipientAndPerSenderUntilAcknowledged) {
+  StoreLimits limits;
+  limits.max_queue_bytes = 10;
+  limits.max_sender_bytes = 15;
+  reopen(limits);
+  auto alice = make("alice");
+  auto bob = make("bob");
+  make("carol");
+  make("dave");
+  using ES = ServerStore::EnqueueStatus;
+  auto send = [&](const char* to, uint64_t cid, size_t n) {
+    return tx([&](ServerStore& s) { return s.enqueue(alice, to, cid, std::string(n, 'x'), 1); });
+  };
+  auto first = send("bob", 1, 6);
+  EXPECT_EQ(first.status, ES::stored);
+  EXPECT_EQ(send("bob", 2, 5).status, ES::queue_full);  // bob's queue: 11 > 10
+  EXPECT_EQ(send("carol", 3, 6).status, ES::stored);    // alice: 12 of 15
+  EXPECT_EQ(send("carol", 4, 4).status, ES::sender_quota);
+  EXPECT_EQ(send("carol", 3, 6).status, ES::duplicate) << "a resend is answered, not refused";
+
+  std::vector<uint64_t> ack{static_cast<uint64_t>(first.envelope_id)};
+  tx([&](ServerStore& s) { return s.ack(bob, ack); });
+  EXPECT_EQ(tx([&](ServerStore& s) { return s.sender_bytes(alice); }), 6);
+  EXPECT_EQ(tx([&](ServerStore& s) { return s.queue_bytes(bob); }), 0);
+  EXPECT_EQ(send("carol", 4, 4).status, ES::stored);  // alice: 10 of 15
+
+  reopen(limits);  // the sums come from the database again
+  EXPECT_EQ(tx([&](ServerStore& s) { return s.sender_bytes(alice); }), 10);
+  EXPECT_EQ(tx([&](ServerStore& s) { return s.queue_bytes(bob); }), 0);
+  EXPECT_EQ(send("dave", 5, 6).status, ES::sender_quota);
+  EXPECT_EQ(send("dave", 6, 5).status, ES::stored);
+}
+
+TEST_F(ServerStoreTest, SendsAreRefusedWhenTheDiskIsNearlyFull) {
+  StoreLimits limits;
+  limits.min_free_disk = UINT64_MAX;  // no disk has that much free
+  reopen(limits);
+  auto alice = make("alice");
+  make("bob");
+  EXPECT_EQ(tx([&](ServerStore& s) { return s.enqueue(alice, "bob", 1, "a", 1); }).status,
+            ServerStore::EnqueueStatus::storage_full);
+  limits.min_free_disk = 0;  // no check
+  reopen(limits);
+  EXPECT_EQ(tx([&](ServerStore& s) { return s.enqueue(alice, "bob", 1, "a", 1); }).status,
+            ServerStore::EnqueueStatus::stored);
 }
 
 TEST_F(ServerStoreTest, IdsKeepIncreasingAfterTheQueueEmptiesAndAcrossRestarts) {
