@@ -35,6 +35,24 @@ pb::Response answer(uint64_t id) {
   return r;
 }
 
+// The answer to a Send that was not stored.
+pb::Response refused_send(uint64_t rid, ServerStore::EnqueueStatus status) {
+  using ES = ServerStore::EnqueueStatus;
+  switch (status) {
+    case ES::identity_mismatch:
+      return make_error(rid, pb::IDENTITY_MISMATCH, "the recipient's identity key has changed");
+    case ES::queue_full:
+      return make_error(rid, pb::QUEUE_FULL, "recipient's queue is full");
+    case ES::sender_quota:
+      return make_error(rid, pb::QUEUE_FULL, "too much of yours is not yet delivered; try later");
+    case ES::storage_full:
+      return make_error(rid, pb::QUEUE_FULL, "the server's storage is nearly full");
+    case ES::unknown_recipient:
+    default:  // (stored and duplicate are not refusals)
+      return make_error(rid, pb::UNKNOWN_USER, "no such user");
+  }
+}
+
 }  // namespace
 
 void Session::handle(pb::Request& request) {
@@ -283,27 +301,8 @@ void Session::handle_send(pb::Request& request) {
             }
             break;
           }
-          case ES::unknown_recipient:
-            if (s) s->send_response(make_error(st.rid, pb::UNKNOWN_USER, "no such user"));
-            break;
-          case ES::identity_mismatch:
-            if (s)
-              s->send_response(make_error(st.rid, pb::IDENTITY_MISMATCH,
-                                          "the recipient's identity key has changed"));
-            break;
-          case ES::queue_full:
-            if (s)
-              s->send_response(make_error(st.rid, pb::QUEUE_FULL, "recipient's queue is full"));
-            break;
-          case ES::sender_quota:
-            if (s)
-              s->send_response(make_error(st.rid, pb::QUEUE_FULL,
-                                          "too much of yours is not yet delivered; try later"));
-            break;
-          case ES::storage_full:
-            if (s)
-              s->send_response(
-                  make_error(st.rid, pb::QUEUE_FULL, "the server's storage is nearly full"));
+          default:
+            if (s) s->send_response(refused_send(st.rid, st.result.status));
             break;
         }
       },
