@@ -209,6 +209,9 @@ Result<Bytes> RatchetSession::decrypt_normal(ByteView message) {
     next.root = send.root_key;
     next.send = send.chain_key;
   }
+  // The initiator before the first reply: the remote key is the signed
+  // prekey and there is no receiving chain, so nothing can be opened on it.
+  if (!next.recv) return make_error(Errc::auth_failed, "no receiving chain for this ratchet key");
   if (m->n < next.recv_n) return make_error(Errc::replayed, "message key already used or deleted");
   if (auto r = skip_keys(next, m->n, fresh); !r) return r.error();
   ChainStep step = kdf_chain(*next.recv);

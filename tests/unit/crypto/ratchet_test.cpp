@@ -78,6 +78,36 @@ TEST(Ratchet, PrekeyMessagesUntilTheFirstReply) {
   EXPECT_TRUE(bs.decrypt(*m3));
 }
 
+TEST(Ratchet, AMessageOnTheSignedPrekeyBeforeAnyReplyIsRefused) {
+  // Before bob's first reply alice's remote ratchet key is bob's signed
+  // prekey, with no receiving chain yet. A "normal" message naming that key
+  // (anyone can: the prekey is public) needs no DH step, and there is no
+  // chain to take its key from: it must be refused, not opened with
+  // whatever the absent chain key's storage held (it was accepted, forged
+  // by a server that knew those bytes).
+  Party a, b;
+  auto alice = RatchetSession::initiate(a.id, b.bundle());
+  ASSERT_TRUE(alice);
+  auto first = alice->encrypt(text("hello bob"));
+  ASSERT_TRUE(first);
+  Bytes forged =
+      ratchet_wire::encode_normal_body(b.spk.public_part().public_key, 0, 0, Bytes(16, 0));
+  forged.resize(forged.size() + ratchet_wire::kMacLen, 0);
+  auto opened = alice->decrypt(forged);
+  ASSERT_FALSE(opened);
+  EXPECT_EQ(opened.code(), Errc::auth_failed);
+  EXPECT_TRUE(alice->awaiting_reply()) << "a refused message changed the session";
+
+  // The real reply still opens, and the session goes on.
+  auto bob = RatchetSession::accept(b.id, b.spk, &b.opk, *first);
+  ASSERT_TRUE(bob);
+  auto reply = bob->session.encrypt(text("hi alice"));
+  ASSERT_TRUE(reply);
+  auto got = alice->decrypt(*reply);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(*got, text("hi alice"));
+}
+
 TEST(Ratchet, WorksWithoutOneTimePrekey) {
   Party a, b;
   Started s = start(a, b, false);
