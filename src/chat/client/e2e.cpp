@@ -97,6 +97,10 @@ E2E::Opened E2E::accept_prekey_message(const std::string& sender, std::string_vi
   auto bytes = crypto::as_bytes(message);
   auto info = crypto::parse_prekey_message(bytes);
   if (!info) return {};
+  // A replay of a first message whose session has moved on so far that it
+  // no longer recognises it (and with no one-time prekey to have spent).
+  const std::string base_key = to_string(crypto::ByteView(info->base_key));
+  if (store_.base_key_accepted(base_key)) return {Status::duplicate, {}};
   auto spk_data = store_.signed_prekey(info->signed_prekey_id);
   if (!spk_data) return {};
   auto spk = crypto::SignedPrekeyPair::deserialize(crypto::as_bytes(*spk_data));
@@ -113,6 +117,7 @@ E2E::Opened E2E::accept_prekey_message(const std::string& sender, std::string_vi
   auto accepted = crypto::RatchetSession::accept(me_, *spk, otk ? &*otk : nullptr, bytes);
   if (!accepted) return {};
   if (info->one_time_prekey_id) store_.delete_one_time_prekey(*info->one_time_prekey_id);
+  store_.remember_base_key(base_key);
   if (!store_.contact(sender)) store_.put_contact(sender, to_string(info->sender_identity.bytes()));
   store_.add_session(sender, to_string(accepted->session.serialize()));
   return {Status::ok, to_string(crypto::ByteView(accepted->plaintext))};

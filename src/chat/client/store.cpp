@@ -15,6 +15,9 @@ CREATE TABLE IF NOT EXISTS settings(key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS signed_prekeys(
   id INTEGER PRIMARY KEY, data BLOB NOT NULL, created_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS one_time_prekeys(id INTEGER PRIMARY KEY, data BLOB NOT NULL);
+-- The X3DH base key (EK_A) of every prekey message that started a session
+-- here: a replay is a duplicate however old (32 bytes per session ever made).
+CREATE TABLE IF NOT EXISTS accepted_base_keys(base_key BLOB PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS contacts(
   username TEXT PRIMARY KEY, identity_key BLOB NOT NULL, pending_identity_key BLOB);
 CREATE TABLE IF NOT EXISTS sessions(
@@ -138,6 +141,18 @@ std::optional<std::string> ClientStore::one_time_prekey(uint32_t id) {
 void ClientStore::delete_one_time_prekey(uint32_t id) {
   auto st = db_->prepare("DELETE FROM one_time_prekeys WHERE id=?1");
   st.bind(1, int64_t{id});
+  st.step();
+}
+
+bool ClientStore::base_key_accepted(std::string_view base_key) {
+  auto st = db_->prepare("SELECT 1 FROM accepted_base_keys WHERE base_key=?1");
+  st.bind_blob(1, base_key);
+  return st.step();
+}
+
+void ClientStore::remember_base_key(std::string_view base_key) {
+  auto st = db_->prepare("INSERT OR IGNORE INTO accepted_base_keys(base_key) VALUES(?1)");
+  st.bind_blob(1, base_key);
   st.step();
 }
 

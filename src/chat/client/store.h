@@ -75,6 +75,9 @@ class ClientStore {
   std::optional<std::string> one_time_prekey(uint32_t id);
   void delete_one_time_prekey(uint32_t id);
   uint32_t one_time_prekey_count();
+  // Base keys (EK_A) of the prekey messages that started sessions here.
+  bool base_key_accepted(std::string_view base_key);
+  void remember_base_key(std::string_view base_key);
 
   // Contacts.
   std::optional<Contact> contact(std::string_view username);

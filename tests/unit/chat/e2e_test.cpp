@@ -77,6 +77,35 @@ TEST_F(E2ETest, FirstMessageThenReplies) {
   }
 }
 
+TEST_F(E2ETest, AReplayedFirstMessageIsADuplicateEvenLongAfter) {
+  // Without a one-time prekey (the server may leave it out of the bundle)
+  // nothing spent marks alice's first message as used. Replayed once the
+  // session has moved on further than its remembered ratchet keys, it must
+  // still be a duplicate: not shown again, and not a new session that would
+  // take bob's next replies where alice cannot read them.
+  alice_.e2e->start_session("bob", bob_.bundle(std::nullopt));
+  auto first = alice_.e2e->seal("bob", "first message (sent once)");
+  ASSERT_TRUE(first);
+  ASSERT_EQ(bob_.e2e->open("alice", *first).status, E2E::Status::ok);
+  for (int turn = 0; turn < 8; ++turn) {  // more turns than the 5 remembered keys
+    auto b = bob_.e2e->seal("alice", "b" + std::to_string(turn));
+    ASSERT_TRUE(b);
+    ASSERT_EQ(alice_.e2e->open("bob", *b).status, E2E::Status::ok) << turn;
+    auto a = alice_.e2e->seal("bob", "a" + std::to_string(turn));
+    ASSERT_TRUE(a);
+    ASSERT_EQ(bob_.e2e->open("alice", *a).status, E2E::Status::ok) << turn;
+  }
+  auto again = bob_.e2e->open("alice", *first);
+  EXPECT_EQ(again.status, E2E::Status::duplicate);
+  EXPECT_TRUE(again.plaintext.empty());
+  EXPECT_EQ(bob_.store->sessions("alice").size(), 1u) << "the replay started a session";
+  auto reply = bob_.e2e->seal("alice", "still readable");
+  ASSERT_TRUE(reply);
+  auto got = alice_.e2e->open("bob", *reply);
+  EXPECT_EQ(got.status, E2E::Status::ok);
+  EXPECT_EQ(got.plaintext, "still readable");
+}
+
 TEST_F(E2ETest, GarbageIsUndecryptable) {
   EXPECT_EQ(bob_.e2e->open("alice", "not a ratchet message").status, E2E::Status::undecryptable);
   EXPECT_EQ(bob_.e2e->open("alice", "").status, E2E::Status::undecryptable);
