@@ -513,16 +513,12 @@ void Messenger::process_held() {
       e->set_sender(h.sender);
       e->set_client_id(h.client_id);
       e->set_content(h.content);
-      store_->drop_held(h.envelope_id);
     }
-    bool was = receiving_;
-    receiving_ = false;  // no acks: the server forgot these already
-    handle_envelopes(batch);
-    receiving_ = was;
+    handle_envelopes(batch, /*held=*/true);
   }
 }
 
-void Messenger::handle_envelopes(const pb::Envelopes& envelopes) {
+void Messenger::handle_envelopes(const pb::Envelopes& envelopes, bool held) {
   std::vector<uint64_t> acks;
   std::map<std::string, std::vector<uint64_t>> receipts;
   std::map<std::string, int> delivered;
@@ -530,7 +526,13 @@ void Messenger::handle_envelopes(const pb::Envelopes& envelopes) {
   {
     db::Transaction tx(store_->db());
     for (const auto& env : envelopes.envelopes()) {
-      acks.push_back(env.id());
+      // Held ones leave the held table in the transaction that stores them
+      // (the server forgot them when they were held: no ack).
+      if (held) {
+        store_->drop_held(env.id());
+      } else {
+        acks.push_back(env.id());
+      }
       const std::string& sender = env.sender();
       if (store_->in_inbox(sender, env.client_id())) continue;  // already stored: ack again
       auto opened = e2e_->open(sender, env.content());

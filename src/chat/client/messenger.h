@@ -113,7 +113,9 @@ class Messenger {
   ServerLink server_link();
   Target target();
   void handle(pb::Response& response);
-  void handle_envelopes(const pb::Envelopes& envelopes);
+  // `held`: envelopes from the held table (opened now that their sender's
+  // identity is accepted), not from the server.
+  void handle_envelopes(const pb::Envelopes& envelopes, bool held = false);
   void handle_send_answer(uint64_t client_id, const pb::Response& response);
   // Sends `request` and waits for its answer, handling everything else meanwhile.
   pb::Response call(pb::Request& request);
