@@ -46,7 +46,7 @@ int run_chat(Messenger& m, const std::string& peer) {
   if (!valid_username(peer)) throw ClientError(ExitCode::usage, "not a username: " + peer);
   Events ev;
   ev.message = [&](const InItem& item) {
-    std::cout << item.sender << ": " << printable(item.text) << std::endl;
+    std::cout << printable(item.sender) << ": " << printable(item.text) << std::endl;
   };
   ev.sent = [](const OutItem& item) { std::cout << "[sent] " << snippet(item.text) << std::endl; };
   ev.delivered = [](const std::string& who, int n) {

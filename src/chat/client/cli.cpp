@@ -20,7 +20,7 @@ std::string default_home() {
 Events printing_events() {
   Events ev;
   ev.message = [](const InItem& item) {
-    std::cout << item.sender << ": " << printable(item.text) << std::endl;
+    std::cout << printable(item.sender) << ": " << printable(item.text) << std::endl;
   };
   ev.warning = [](const std::string& line) { std::cerr << "ferry: " << line << std::endl; };
   return ev;

@@ -523,6 +523,7 @@ void Messenger::handle_envelopes(const pb::Envelopes& envelopes, bool held) {
   std::map<std::string, std::vector<uint64_t>> receipts;
   std::map<std::string, int> delivered;
   int undecryptable = 0;
+  int bad_sender = 0;
   {
     db::Transaction tx(store_->db());
     for (const auto& env : envelopes.envelopes()) {
@@ -534,6 +535,12 @@ void Messenger::handle_envelopes(const pb::Envelopes& envelopes, bool held) {
         acks.push_back(env.id());
       }
       const std::string& sender = env.sender();
+      // The server checks names at registration: any other is its forgery
+      // (a name with a newline or escape codes would pass for another line).
+      if (!valid_username(sender)) {
+        ++bad_sender;
+        continue;
+      }
       if (store_->in_inbox(sender, env.client_id())) continue;  // already stored: ack again
       auto opened = e2e_->open(sender, env.content());
       switch (opened.status) {
@@ -586,6 +593,8 @@ void Messenger::handle_envelopes(const pb::Envelopes& envelopes, bool held) {
   }
   if (undecryptable > 0)
     warn(std::to_string(undecryptable) + " message(s) could not be decrypted and were dropped");
+  if (bad_sender > 0)
+    warn(std::to_string(bad_sender) + " message(s) named an impossible sender and were dropped");
   if (events_.message) {
     for (const auto& item : store_->unshown()) {
       events_.message(item);
