@@ -13,6 +13,7 @@ namespace {
 constexpr size_t kMaxRequest = 8 * 1024;
 constexpr uint64_t kTimeoutMs = 5'000;
 constexpr size_t kMaxClients = 64;
+constexpr uint64_t kPauseMs = 100;  // accept paused after running out of descriptors
 
 const char* reason_phrase(int status) {
   switch (status) {
@@ -49,10 +50,14 @@ class HttpServer::Client final : public Deferred, public IoHandler, public Timer
     }
   }
   void on_timer() override { finish(); }
+  // Still waiting for its request (not answering yet): may be evicted.
+  bool reading() const { return out_.empty() && !done_; }
+  void evict() { finish(); }
 
  private:
   void read_request() {
     char buf[2048];
+    bool eof = false;
     for (;;) {
       ssize_t n = ::recv(fd_.get(), buf, sizeof buf, 0);
       if (n > 0) {
@@ -62,10 +67,15 @@ class HttpServer::Client final : public Deferred, public IoHandler, public Timer
       }
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && errno == EAGAIN) break;
-      return finish();  // closed or reset before a whole request
+      if (n < 0) return finish();  // reset
+      eof = true;                  // a half-close after a whole request still gets the answer
+      break;
     }
     size_t end = in_.find("\r\n\r\n");
-    if (end == std::string::npos) return;
+    if (end == std::string::npos) {
+      if (eof) finish();  // closed before a whole request
+      return;
+    }
     HttpRequest req;
     if (!parse_request(std::string_view(in_).substr(0, end), req))
       return respond({400, "text/plain", "bad request\n"});
@@ -140,13 +150,32 @@ SocketAddress HttpServer::local_address() const {
 void HttpServer::on_io(uint32_t) {
   for (int i = 0; i < 16; ++i) {
     int fd = ::accept4(fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;
+    if (fd < 0) {
+      if (out_of_resources(errno)) {
+        // The listener stays readable: stop watching it for a moment rather
+        // than spin a core (the overload that caused this needs it).
+        loop_.modify(fd_.get(), 0, this);
+        loop_.schedule_in(resume_, kPauseMs, this);
+      }
+      return;
+    }
     if (clients_.size() >= kMaxClients) {
-      ::close(fd);  // a stats scraper never needs more; refuse rather than queue
-      continue;
+      // Full: make room by dropping the oldest client still silent, so idle
+      // connections cannot lock the probes and scrapers out.
+      auto oldest = std::find_if(clients_.begin(), clients_.end(),
+                                 [](const Client* c) { return c->reading(); });
+      if (oldest == clients_.end()) {
+        ::close(fd);  // all busy answering: refuse rather than queue
+        continue;
+      }
+      (*oldest)->evict();
     }
     clients_.push_back(new Client(*this, Fd(fd)));
   }
+}
+
+void HttpServer::on_timer() {
+  loop_.modify(fd_.get(), EPOLLIN, this);
 }
 
 void HttpServer::finished(Client* c) {

@@ -26,7 +26,7 @@ struct HttpResponse {
   std::string body;
 };
 
-class HttpServer final : public IoHandler {
+class HttpServer final : public IoHandler, public TimerHandler {
  public:
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
 
@@ -38,6 +38,7 @@ class HttpServer final : public IoHandler {
   bool listen(const SocketAddress& addr, std::string& error);
   SocketAddress local_address() const;
   void on_io(uint32_t events) override;
+  void on_timer() override;  // accepting again after a pause
 
   // Parses the request head; false when malformed (exposed for tests/fuzzing).
   static bool parse_request(std::string_view head, HttpRequest& out);
@@ -49,7 +50,8 @@ class HttpServer final : public IoHandler {
   EventLoop& loop_;
   Handler handler_;
   Fd fd_;
-  std::vector<Client*> clients_;
+  Timer resume_;
+  std::vector<Client*> clients_;  // oldest first
 };
 
 }  // namespace ferry::net

@@ -3,6 +3,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <vector>
+
 #include "harness/test_upstream.h"
 #include "proxy_fixture.h"
 
@@ -62,6 +64,38 @@ TEST(Observability, StatsRefuseWhatIsNotAPlainGet) {
     EXPECT_TRUE(*head == "HTTP/1.1 400" || *head == "HTTP/1.1 405") << *head;
   }
   EXPECT_TRUE(proxy.process().running());
+}
+
+TEST(Observability, IdleConnectionsCannotLockTheProbesOut) {
+  // Every slot of the stats endpoint taken by connections that say nothing
+  // (anyone who can reach it can do that): a liveness probe still gets its
+  // answer, because the oldest silent one makes room.
+  TestUpstream up;
+  uint16_t port = free_port();
+  RunningProxy proxy(simple_config(port, up.port()));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+  std::vector<net::Fd> idle;
+  for (int i = 0; i < 80; ++i) idle.push_back(connect_to("127.0.0.1", proxy.stats_port()));
+  for (int i = 0; i < 3; ++i) {
+    int status = 0;
+    auto health = http_get(proxy.stats_port(), "/healthz", &status);
+    ASSERT_TRUE(health) << "probe " << i << " got no answer";
+    EXPECT_EQ(status, 200);
+  }
+}
+
+TEST(Observability, ARequestFollowedByAHalfCloseIsAnswered) {
+  // As `nc -N` and some probes send it.
+  TestUpstream up;
+  uint16_t port = free_port();
+  RunningProxy proxy(simple_config(port, up.port()));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+  net::Fd fd = connect_to("127.0.0.1", proxy.stats_port());
+  ASSERT_TRUE(send_all(fd.get(), "GET /healthz HTTP/1.0\r\n\r\n"));
+  ::shutdown(fd.get(), SHUT_WR);
+  auto head = recv_exact(fd.get(), 12, 3s);
+  ASSERT_TRUE(head) << "no answer";
+  EXPECT_EQ(*head, "HTTP/1.1 200");
 }
 
 TEST(Observability, LogsNeverNameAClientByDefault) {
