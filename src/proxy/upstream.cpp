@@ -56,6 +56,12 @@ UpstreamState::UpstreamState(const UpstreamConfig& config, Metrics& metrics) : c
   for (const net::HostPort& hp : config_.servers) {
     ServerMetrics& m = metrics.server(config_.name, hp.to_string());
     servers_.push_back(std::make_unique<ServerState>(config_.name, hp, m));
+    if (!health_checked()) {
+      // Only a health check brings a server back up: with checks off (maybe
+      // turned off by this reload) none is down.
+      m.consecutive_failures.store(0, std::memory_order_relaxed);
+      servers_.back()->mark(true, "");
+    }
   }
 }
 

@@ -1,4 +1,9 @@
 // Upstreams: failover to the next server, health checks, all servers down.
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+
 #include "harness/test_upstream.h"
 #include "net/socket.h"
 #include "proxy_fixture.h"
@@ -136,6 +141,42 @@ TEST(Upstream, AHostnameIsResolvedAgainOnReloadEvenWithResolveIntervalZero) {
   EXPECT_TRUE(wait_until([&] { return echo_once(port) && named.accepted() > before; }, 5s))
       << "the server named again was never resolved again:\n"
       << proxy.process().err();
+}
+
+TEST(Upstream, TurningHealthChecksOffByReloadBringsDownServersBack) {
+  // Only a health check marks a server up again: a reload that turns checks
+  // off must not leave one they marked down refused for good.
+  net::Fd upstream(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  ASSERT_TRUE(upstream);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof sa;
+  ASSERT_EQ(::bind(upstream.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  ASSERT_EQ(::getsockname(upstream.get(), reinterpret_cast<sockaddr*>(&sa), &len), 0);
+  const uint16_t up_port = ntohs(sa.sin_port);  // bound, not listening: refused
+  uint16_t port = free_port();
+  RunningProxy proxy(simple_config(port, up_port, "", "", "health_check_interval = \"1s\"\n"));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return proxy.metrics().find("ferry_upstream_server_up") != std::string::npos &&
+               proxy.metric("ferry_upstream_server_up") == 0;
+      },
+      5s))
+      << "the health check never marked the server down";
+
+  proxy.rewrite(simple_config(port, up_port, "", "", "health_check_interval = \"0s\"\n"));
+  proxy.process().signal(SIGHUP);
+  ASSERT_TRUE(proxy.process().wait_for_log("event=reload_done", 5s)) << proxy.process().err();
+  ASSERT_EQ(::listen(upstream.get(), 4), 0);  // the server is back
+  net::Fd client = connect_to("127.0.0.1", port);
+  ASSERT_TRUE(client && send_all(client.get(), "ping"));
+  ASSERT_TRUE(poll_for(upstream.get(), POLLIN, Clock::now() + 5s))
+      << "the proxy still refuses: " << proxy.metrics();
+  net::Fd accepted(::accept4(upstream.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  EXPECT_EQ(recv_exact(accepted.get(), 4), "ping");
+  EXPECT_EQ(proxy.metric("ferry_upstream_server_up"), 1);
 }
 
 TEST(Upstream, NothingAClientSaysChoosesWhereTheProxyConnects) {
