@@ -20,6 +20,20 @@ std::string label_value(std::string_view v) {
   return out;
 }
 
+// A server the running configuration names. Counters of servers a reload
+// removed stay (Prometheus counters must not vanish), but their state does
+// not: a removed server that was up must not hide that none is up now.
+bool configured(const Runtime* rt, const ServerMetrics& sm) {
+  if (rt == nullptr) return true;
+  for (const auto& up : rt->upstreams) {
+    if (up->name() != sm.upstream) continue;
+    for (const net::HostPort& hp : up->config().servers) {
+      if (hp.to_string() == sm.server) return true;
+    }
+  }
+  return false;
+}
+
 std::string html_escape(std::string_view v) {
   std::string out;
   for (char c : v) {
@@ -134,11 +148,13 @@ std::string render_prometheus(const StatsSnapshot& s) {
   w.family("ferry_upstream_server_up", "gauge",
            "1 when the server is resolved and passes health checks.");
   m.for_each_server([&](const ServerMetrics& sm) {
+    if (!configured(s.runtime, sm)) return;
     w.sample("ferry_upstream_server_up", {{"upstream", sm.upstream}, {"server", sm.server}},
              sm.usable() ? 1 : 0);
   });
   w.family("ferry_upstream_server_resolved", "gauge", "1 when the server's name has addresses.");
   m.for_each_server([&](const ServerMetrics& sm) {
+    if (!configured(s.runtime, sm)) return;
     w.sample("ferry_upstream_server_resolved", {{"upstream", sm.upstream}, {"server", sm.server}},
              sm.resolved.load(std::memory_order_relaxed) ? 1 : 0);
   });
@@ -205,6 +221,7 @@ std::string render_html(const StatsSnapshot& s) {
       "</table><h2>Upstream servers</h2><table><tr><th>upstream</th><th>server</th>"
       "<th>state</th><th>connects</th><th>connect failures</th></tr>";
   m.for_each_server([&](const ServerMetrics& sm) {
+    if (!configured(s.runtime, sm)) return;
     out += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                        html_escape(sm.upstream), html_escape(sm.server),
                        sm.usable()                                   ? "up"

@@ -179,6 +179,39 @@ TEST(Upstream, TurningHealthChecksOffByReloadBringsDownServersBack) {
   EXPECT_EQ(proxy.metric("ferry_upstream_server_up"), 1);
 }
 
+TEST(Upstream, AServerRemovedByReloadNoLongerReportsItsState) {
+  // Its state would hide that no configured server is up (the documented
+  // alert takes the max over ferry_upstream_server_up).
+  TestUpstream old_server;
+  net::Fd refused(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof sa;
+  ASSERT_EQ(::bind(refused.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  ASSERT_EQ(::getsockname(refused.get(), reinterpret_cast<sockaddr*>(&sa), &len), 0);
+  uint16_t port = free_port();
+  const std::string checks = "health_check_interval = \"1s\"\n";
+  RunningProxy proxy(simple_config(port, old_server.port(), "", "", checks));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+  const std::string old_label = "server=\"127.0.0.1:" + std::to_string(old_server.port()) + "\"";
+  ASSERT_NE(proxy.metrics().find(old_label), std::string::npos);
+
+  proxy.rewrite(simple_config(port, ntohs(sa.sin_port), "", "", checks));
+  proxy.process().signal(SIGHUP);
+  ASSERT_TRUE(proxy.process().wait_for_log("event=reload_done", 5s)) << proxy.process().err();
+  int status = 0;
+  ASSERT_TRUE(wait_until(
+      [&] { return http_get(proxy.stats_port(), "/healthz", &status) && status == 503; }, 5s));
+  std::string m = proxy.metrics();
+  EXPECT_EQ(m.find("ferry_upstream_server_up{upstream=\"up\"," + old_label), std::string::npos)
+      << m;
+  EXPECT_EQ(metric(m, "ferry_upstream_server_up"), 0);
+  // Its counters stay.
+  EXPECT_NE(m.find("ferry_upstream_connects_total{upstream=\"up\"," + old_label),
+            std::string::npos);
+}
+
 TEST(Upstream, NothingAClientSaysChoosesWhereTheProxyConnects) {
   // A PROXY header names a destination; the proxy must ignore it for routing
   // and still dial only its configured server.
