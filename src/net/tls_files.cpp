@@ -49,7 +49,8 @@ bool in_credentials_directory(const std::string& path) {
 bool read_pem_file(const std::string& path, bool private_key, SecretBuffer& out,
                    std::string& error) {
   const char* what = private_key ? "key file " : "certificate file ";
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  // O_NONBLOCK: opening a FIFO would otherwise wait for a writer, forever.
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
   if (!fd) {
     error = what + path + ": " + std::strerror(errno);
     return false;

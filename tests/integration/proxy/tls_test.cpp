@@ -259,6 +259,28 @@ TEST(Tls, RefusesToStartWithAKeyFileOthersCanRead) {
   EXPECT_FALSE(connect_to("127.0.0.1", port, 500ms)) << "the listener came up anyway";
 }
 
+TEST(Tls, RefusesToStartWithAKeyThatIsNotARegularFile) {
+  // A FIFO would block the open until someone writes to it: start (or a
+  // reload) would hang, with the signals that could stop it blocked.
+  TempDir certs;
+  std::string out;
+  ASSERT_TRUE(make_certificate_files(certs.file("cert.pem"), certs.file("key.pem"),
+                                     "configured.example", out))
+      << out;
+  ASSERT_EQ(::mkfifo(certs.file("fifo.pem").c_str(), 0600), 0);
+  TestUpstream up;
+  uint16_t port = free_port();
+  RunningProxy proxy(tls_config(port, up.port(),
+                                "[tls]\ncert = \"" + certs.file("cert.pem") + "\"\nkey = \"" +
+                                    certs.file("fifo.pem") + "\"\n"));
+  EXPECT_FALSE(proxy.started());
+  auto status = proxy.process().wait_exit(5s);
+  ASSERT_TRUE(status.has_value()) << "hung on the FIFO";
+  EXPECT_NE(*status, 0);
+  EXPECT_NE(proxy.process().err().find("not a regular file"), std::string::npos)
+      << proxy.process().err();
+}
+
 TEST(Tls, SighupReloadsTheCertificateAndKeepsConnections) {
   TempDir certs;
   std::string out;
