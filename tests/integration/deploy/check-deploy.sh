@@ -103,7 +103,8 @@ helm_config() {
 
   yaml_block "$values" "config: |" >"$work/config.toml"
   [ -s "$work/config.toml" ] || fail "no config in values.yaml"
-  ! grep -Eq '^\s*\[\s*(stats|tls)\s*\]' "$work/config.toml" ||
+  # The same pattern as the chart's check in _helpers.tpl.
+  ! grep -Eq '^\s*(\[\s*(stats|tls)\s*[].]|(stats|tls)\s*\.|stats\s*=|tls\s*=\s*\{)' "$work/config.toml" ||
     fail "values.yaml config defines [stats] or [tls], which the chart writes"
 
   cfg="$work/default.toml"

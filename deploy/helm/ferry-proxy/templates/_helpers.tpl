@@ -51,7 +51,9 @@ table after the last one, so appending is enough; a config that defines
 [stats] or [tls] itself is refused here instead of failing in the pod.
 */}}
 {{- define "ferry-proxy.config" -}}
-{{- if regexMatch "(?m)^\\s*\\[\\s*(stats|tls)\\s*\\]" .Values.config }}
+{{- /* [stats], [tls], their subtables, dotted keys (stats.x = ...) and inline
+     tables (tls = {...}); not a listener's own `tls = true`. */}}
+{{- if regexMatch "(?m)^\\s*(\\[\\s*(stats|tls)\\s*[\\].]|(stats|tls)\\s*\\.|stats\\s*=|tls\\s*=\\s*\\{)" .Values.config }}
 {{- fail "values.config must not contain [stats] or [tls]: the chart writes them from .Values.metrics and .Values.tls" }}
 {{- end }}
 {{- .Values.config }}
