@@ -1,5 +1,6 @@
 // ferry-proxy: the relay a volunteer runs. With no arguments it is a drop-in
 // for WhatsApp's proxy (the built-in "whatsapp" profile).
+#include <pwd.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -8,6 +9,7 @@
 
 #include "common/log.h"
 #include "net/address.h"
+#include "net/tls.h"
 #include "proxy/config.h"
 #include "proxy/profiles.h"
 #include "proxy/proxy_server.h"
@@ -122,6 +124,21 @@ int main(int argc, char** argv) {
   }
   Config config = std::get<Config>(std::move(loaded));
   if (check) {
+    // What start or a reload would also refuse: the files the config names
+    // and the user it switches to.
+    std::string error;
+    bool any_tls = false;
+    for (const auto& l : config.listeners) any_tls = any_tls || l.tls;
+    if (any_tls && !config.tls.cert.empty() &&
+        !ferry::net::tls::load_identity(config.tls.cert, config.tls.key, error)) {
+      std::cerr << "ferry-proxy: " << config.source << ": [tls]: " << error << "\n";
+      return 2;
+    }
+    if (!config.user.empty() && ::getpwnam(config.user.c_str()) == nullptr) {
+      std::cerr << "ferry-proxy: " << config.source << ": user: no such user '" << config.user
+                << "'\n";
+      return 2;
+    }
     std::cout << "configuration ok: " << config.source << "\n";
     return 0;
   }

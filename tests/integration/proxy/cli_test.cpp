@@ -3,6 +3,8 @@
 // link and QR code); start-up failures. Everything on loopback: the built-in
 // profiles, which bind privileged [::] ports, are only ever --check'ed here
 // (default_profile_test.cpp runs them in a network namespace).
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -10,6 +12,7 @@
 #include <sstream>
 
 #include "harness/test_upstream.h"
+#include "harness/tls_client.h"
 #include "net/socket.h"
 #include "proxy/config.h"
 #include "proxy/profiles.h"
@@ -170,6 +173,29 @@ TEST(Cli, CheckAcceptsAGoodFileWithoutBindingAnything) {
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, "configuration ok: " + path + "\n");
   EXPECT_EQ(r.err, "");
+}
+
+TEST(Cli, CheckRefusesWhatTheStartWouldRefuse) {
+  // An unreadable-by-policy key and an unknown user pass the parser but not
+  // the start: --check must say so, as the docs promise for reloads.
+  uint16_t stats = free_port(), up = free_port(), port = free_port();
+  TempDir dir;
+  std::string out;
+  ASSERT_TRUE(make_certificate_files(dir.file("cert.pem"), dir.file("key.pem"), "x.example", out))
+      << out;
+  ASSERT_EQ(::chmod(dir.file("key.pem").c_str(), 0644), 0);
+  std::string tls =
+      replace_all(simple_config(port, up, "", "tls = true\n"), "{stats}", std::to_string(stats)) +
+      "[tls]\ncert = \"" + dir.file("cert.pem") + "\"\nkey = \"" + dir.file("key.pem") + "\"\n";
+  Result r = run_proxy({"--check", "--config", dir.write("tls.toml", tls)});
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.err.find("mode 0644"), std::string::npos) << r.err;
+
+  std::string user = "user = \"no-such-user-here\"\n" +
+                     replace_all(simple_config(port, up), "{stats}", std::to_string(stats));
+  r = run_proxy({"--check", "--config", dir.write("user.toml", user)});
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.err.find("no such user 'no-such-user-here'"), std::string::npos) << r.err;
 }
 
 TEST(Cli, CheckAcceptsTheBuiltInProfilesAndRefusesAnUnknownOne) {
