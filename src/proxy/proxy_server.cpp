@@ -265,13 +265,19 @@ void ProxyServer::reload() {
     log::error("reload_failed", {{"error", error}, {"kept", "previous configuration"}});
     return;
   }
-  if (next.workers != runtime_->config.workers ||
-      next.cpu_affinity != runtime_->config.cpu_affinity ||
-      next.io_uring != runtime_->config.io_uring ||
-      !(next.stats.listen == runtime_->config.stats.listen) || next.user != runtime_->config.user) {
-    log::warn("reload_needs_restart",
-              {{"keys", "workers, cpu_affinity, io_uring, stats.listen, user"}});
-  }
+  // Keys read only at start: compared with what the process started with,
+  // so every reload that differs says so, not only the first.
+  std::string restart;
+  auto differs = [&restart](bool changed, const char* key) {
+    if (changed) restart += restart.empty() ? key : std::string(", ") + key;
+  };
+  differs(next.workers != initial_.workers, "workers");
+  differs(next.cpu_affinity != initial_.cpu_affinity, "cpu_affinity");
+  differs(next.io_uring != initial_.io_uring, "io_uring");
+  differs(next.stats.enabled != initial_.stats.enabled, "stats.enabled");
+  differs(!(next.stats.listen == initial_.stats.listen), "stats.listen");
+  differs(next.user != initial_.user, "user");
+  if (!restart.empty()) log::warn("reload_needs_restart", {{"keys", restart}});
   apply_settings(next);
   // reload_done is logged once every worker runs the new listener set.
   auto pending = std::make_shared<std::atomic<size_t>>(workers_.size());
