@@ -238,6 +238,22 @@ TEST(Tls, ServesConfiguredCertificateFiles) {
   EXPECT_TRUE(client->echoes("configured"));
 }
 
+// A proxy whose [tls] names `cert` and `key` must refuse to start, promptly,
+// saying `expected`, and never bind its listener.
+void expect_start_refused(const std::string& cert, const std::string& key,
+                          const std::string& expected) {
+  TestUpstream up;
+  uint16_t port = free_port();
+  RunningProxy proxy(
+      tls_config(port, up.port(), "[tls]\ncert = \"" + cert + "\"\nkey = \"" + key + "\"\n"));
+  EXPECT_FALSE(proxy.started());
+  auto status = proxy.process().wait_exit(5s);
+  ASSERT_TRUE(status.has_value()) << "still running (or hung) with key " << key;
+  EXPECT_NE(*status, 0);
+  EXPECT_NE(proxy.process().err().find(expected), std::string::npos) << proxy.process().err();
+  EXPECT_FALSE(connect_to("127.0.0.1", port, 500ms)) << "the listener came up anyway";
+}
+
 TEST(Tls, RefusesToStartWithAKeyFileOthersCanRead) {
   TempDir certs;
   std::string out;
@@ -245,18 +261,7 @@ TEST(Tls, RefusesToStartWithAKeyFileOthersCanRead) {
                                      "configured.example", out))
       << out;
   ASSERT_EQ(::chmod(certs.file("key.pem").c_str(), 0644), 0);
-  TestUpstream up;
-  uint16_t port = free_port();
-  RunningProxy proxy(tls_config(port, up.port(),
-                                "[tls]\ncert = \"" + certs.file("cert.pem") + "\"\nkey = \"" +
-                                    certs.file("key.pem") + "\"\n"));
-  EXPECT_FALSE(proxy.started());
-  auto status = proxy.process().wait_exit(5s);
-  ASSERT_TRUE(status.has_value()) << "still running with a world-readable key";
-  EXPECT_NE(*status, 0);
-  EXPECT_NE(proxy.process().err().find(certs.file("key.pem")), std::string::npos)
-      << proxy.process().err();
-  EXPECT_FALSE(connect_to("127.0.0.1", port, 500ms)) << "the listener came up anyway";
+  expect_start_refused(certs.file("cert.pem"), certs.file("key.pem"), certs.file("key.pem"));
 }
 
 TEST(Tls, RefusesToStartWithAKeyThatIsNotARegularFile) {
@@ -268,17 +273,7 @@ TEST(Tls, RefusesToStartWithAKeyThatIsNotARegularFile) {
                                      "configured.example", out))
       << out;
   ASSERT_EQ(::mkfifo(certs.file("fifo.pem").c_str(), 0600), 0);
-  TestUpstream up;
-  uint16_t port = free_port();
-  RunningProxy proxy(tls_config(port, up.port(),
-                                "[tls]\ncert = \"" + certs.file("cert.pem") + "\"\nkey = \"" +
-                                    certs.file("fifo.pem") + "\"\n"));
-  EXPECT_FALSE(proxy.started());
-  auto status = proxy.process().wait_exit(5s);
-  ASSERT_TRUE(status.has_value()) << "hung on the FIFO";
-  EXPECT_NE(*status, 0);
-  EXPECT_NE(proxy.process().err().find("not a regular file"), std::string::npos)
-      << proxy.process().err();
+  expect_start_refused(certs.file("cert.pem"), certs.file("fifo.pem"), "not a regular file");
 }
 
 TEST(Tls, SighupReloadsTheCertificateAndKeepsConnections) {

@@ -143,18 +143,26 @@ TEST(Upstream, AHostnameIsResolvedAgainOnReloadEvenWithResolveIntervalZero) {
       << proxy.process().err();
 }
 
-TEST(Upstream, TurningHealthChecksOffByReloadBringsDownServersBack) {
-  // Only a health check marks a server up again: a reload that turns checks
-  // off must not leave one they marked down refused for good.
-  net::Fd upstream(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  ASSERT_TRUE(upstream);
+// A loopback port that refuses connections: `fd` is bound to it and not
+// listening (listen() on it brings the server "back"). 0 on failure.
+uint16_t refusing_port(net::Fd& fd) {
+  fd.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof sa;
-  ASSERT_EQ(::bind(upstream.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
-  ASSERT_EQ(::getsockname(upstream.get(), reinterpret_cast<sockaddr*>(&sa), &len), 0);
-  const uint16_t up_port = ntohs(sa.sin_port);  // bound, not listening: refused
+  if (!fd || ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
+      ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&sa), &len) != 0)
+    return 0;
+  return ntohs(sa.sin_port);
+}
+
+TEST(Upstream, TurningHealthChecksOffByReloadBringsDownServersBack) {
+  // Only a health check marks a server up again: a reload that turns checks
+  // off must not leave one they marked down refused for good.
+  net::Fd upstream;
+  const uint16_t up_port = refusing_port(upstream);
+  ASSERT_NE(up_port, 0);
   uint16_t port = free_port();
   RunningProxy proxy(simple_config(port, up_port, "", "", "health_check_interval = \"1s\"\n"));
   ASSERT_TRUE(proxy.started()) << proxy.process().err();
@@ -183,13 +191,9 @@ TEST(Upstream, AServerRemovedByReloadNoLongerReportsItsState) {
   // Its state would hide that no configured server is up (the documented
   // alert takes the max over ferry_upstream_server_up).
   TestUpstream old_server;
-  net::Fd refused(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof sa;
-  ASSERT_EQ(::bind(refused.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
-  ASSERT_EQ(::getsockname(refused.get(), reinterpret_cast<sockaddr*>(&sa), &len), 0);
+  net::Fd refused;
+  const uint16_t refused_port = refusing_port(refused);
+  ASSERT_NE(refused_port, 0);
   uint16_t port = free_port();
   const std::string checks = "health_check_interval = \"1s\"\n";
   RunningProxy proxy(simple_config(port, old_server.port(), "", "", checks));
@@ -197,7 +201,7 @@ TEST(Upstream, AServerRemovedByReloadNoLongerReportsItsState) {
   const std::string old_label = "server=\"127.0.0.1:" + std::to_string(old_server.port()) + "\"";
   ASSERT_NE(proxy.metrics().find(old_label), std::string::npos);
 
-  proxy.rewrite(simple_config(port, ntohs(sa.sin_port), "", "", checks));
+  proxy.rewrite(simple_config(port, refused_port, "", "", checks));
   proxy.process().signal(SIGHUP);
   ASSERT_TRUE(proxy.process().wait_for_log("event=reload_done", 5s)) << proxy.process().err();
   int status = 0;
