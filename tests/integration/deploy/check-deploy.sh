@@ -112,7 +112,12 @@ helm_config() {
   check_config "$cfg" "values.yaml config with the chart's [stats] (default)"
   { cat "$work/config.toml"; printf '\n[stats]\nlisten = "0.0.0.0:8199"\n'; } >"$work/metrics.toml"
   check_config "$work/metrics.toml" "values.yaml config with metrics.enabled"
-  { cat "$work/config.toml"; printf '\n[stats]\nlisten = "[::]:8199"\n\n[tls]\ncert = "/run/ferry-tls/cert.pem"\nkey = "/run/ferry-tls/key.pem"\nkey_type = "rsa-2048"\n'; } >"$work/tls.toml"
+  # --check loads the files the config names: a key and certificate like the
+  # mounted secret stand in for /run/ferry-tls (the lines are checked above).
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=chart \
+    -keyout "$work/key.pem" -out "$work/cert.pem" >/dev/null 2>&1 || fail "openssl req failed"
+  chmod 600 "$work/key.pem"
+  { cat "$work/config.toml"; printf '\n[stats]\nlisten = "[::]:8199"\n\n[tls]\ncert = "%s"\nkey = "%s"\nkey_type = "rsa-2048"\n' "$work/cert.pem" "$work/key.pem"; } >"$work/tls.toml"
   check_config "$work/tls.toml" "values.yaml config with a TLS secret and keyType"
 
   # The default Service publishes only listeners that take clients directly.
