@@ -129,6 +129,16 @@ bool ProxyServer::bind_new_listeners(const Runtime& rt,
       net::Fd probe = net::listen_tcp(lr->bind_address, probe_opts, error);
       if (!probe) {
         error = "listener " + lr->config.name + ": " + error;
+        // Often ourselves: a listener moved to an overlapping address on the
+        // same port (127.0.0.1:443 -> 0.0.0.0:443) collides with its old socket.
+        for (const std::string& b : bound_) {
+          auto hp = net::HostPort::parse(b);
+          if (hp && hp->port == lr->bind_address.port()) {
+            error += " (this proxy listens on " + b +
+                     ": moving a listener to another address on the same port needs a restart)";
+            break;
+          }
+        }
         return false;
       }
     }
