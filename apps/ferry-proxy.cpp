@@ -127,9 +127,7 @@ int main(int argc, char** argv) {
     // What start or a reload would also refuse: the files the config names
     // and the user it switches to.
     std::string error;
-    bool any_tls = false;
-    for (const auto& l : config.listeners) any_tls = any_tls || l.tls;
-    if (any_tls && !config.tls.cert.empty() &&
+    if (config.any_tls() && !config.tls.cert.empty() &&
         !ferry::net::tls::load_identity(config.tls.cert, config.tls.key, error)) {
       std::cerr << "ferry-proxy: " << config.source << ": [tls]: " << error << "\n";
       return 2;

@@ -91,6 +91,13 @@ struct Config {
   LimitsConfig limits;
   TlsConfig tls;
   std::vector<ListenerConfig> listeners;
+  // A listener terminates TLS: the [tls] identity is needed.
+  bool any_tls() const {
+    for (const auto& l : listeners) {
+      if (l.tls) return true;
+    }
+    return false;
+  }
   std::map<std::string, UpstreamConfig> upstreams;
 
   // Same settings; `source` (where it came from) is not compared, so a

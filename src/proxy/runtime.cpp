@@ -56,9 +56,7 @@ std::shared_ptr<Runtime> build_runtime(const Config& config, Metrics& metrics,
   auto rt = std::make_shared<Runtime>();
   rt->config = config;
 
-  bool any_tls = false;
-  for (const auto& l : config.listeners) any_tls = any_tls || l.tls;
-  if (any_tls) {
+  if (config.any_tls()) {
     auto id = identity_for(config, previous, error);
     if (!id) return nullptr;
     auto ctx = net::tls::make_server_context(*id, error);
