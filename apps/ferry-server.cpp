@@ -55,10 +55,13 @@ int main(int argc, char** argv) {
   app.add_option("--per-ip-new-per-second", o.per_ip_new_per_second,
                  "new connections per second per client IP (bursts of twice), 0 = unlimited")
       ->capture_default_str();
-  // At least 1024: every handshake message fits (the largest is 98 bytes).
   app.add_option("--registrations-per-hour", o.registrations_per_hour,
                  "new accounts per hour per client IP (bursts of that many), 0 = unlimited")
       ->capture_default_str();
+  app.add_option("--bundles-per-hour", o.bundles_per_hour,
+                 "prekey bundles fetched per hour per account (bursts of that many), 0 = unlimited")
+      ->capture_default_str();
+  // At least 1024: every handshake message fits (the largest is 98 bytes).
   app.add_option("--max-frame", o.max_frame, "largest frame accepted, bytes (1024 to 65535)")
       ->check(CLI::Range(1024, 65535))
       ->capture_default_str();

@@ -79,4 +79,15 @@ uint32_t IpTable::connections(std::string_view ip) const {
   return it == table_.end() ? 0 : it->second.connections;
 }
 
+bool AccountBudget::take(int64_t account, uint64_t now_ms) {
+  if (per_hour_ == 0) return true;
+  auto it = buckets_.try_emplace(account, TokenBucket(per_hour_, now_ms)).first;
+  return it->second.take(rate_per_s(), per_hour_, now_ms);
+}
+
+void AccountBudget::sweep(uint64_t now_ms) {
+  std::erase_if(buckets_,
+                [&](auto& kv) { return kv.second.full(rate_per_s(), per_hour_, now_ms); });
+}
+
 }  // namespace ferry::chat::server

@@ -1,5 +1,6 @@
 // Admission and rate limits: a token bucket (per connection: frames; per
-// client IP: new connections) and the per-IP table that holds them.
+// client IP: new connections), the per-IP table that holds them, and an
+// hourly budget per account (prekey bundles fetched).
 #pragma once
 
 #include <cstdint>
@@ -59,6 +60,24 @@ class IpTable {
   uint32_t new_per_second_;
   uint32_t registrations_per_hour_;
   std::unordered_map<std::string, Entry> table_;
+};
+
+// One bucket of `per_hour` tokens per account id, refilled at that rate.
+// Accounts whose bucket is full are forgotten by sweep(), so the table only
+// holds accounts that spent something within the hour.
+class AccountBudget {
+ public:
+  explicit AccountBudget(uint32_t per_hour) : per_hour_(per_hour) {}
+  // Spends one of `account`'s tokens; false when none is left. Always true
+  // when per_hour is 0 (unlimited).
+  bool take(int64_t account, uint64_t now_ms);
+  void sweep(uint64_t now_ms);
+  size_t tracked() const { return buckets_.size(); }
+
+ private:
+  double rate_per_s() const { return per_hour_ / 3600.0; }
+  uint32_t per_hour_;
+  std::unordered_map<int64_t, TokenBucket> buckets_;
 };
 
 }  // namespace ferry::chat::server

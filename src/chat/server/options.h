@@ -24,6 +24,7 @@ struct ServerOptions {
   uint32_t per_ip_connections = 256;     // 0 = unlimited
   uint32_t per_ip_new_per_second = 50;   // 0 = unlimited; bursts of twice that
   uint32_t registrations_per_hour = 20;  // per client IP, 0 = unlimited; bursts of that many
+  uint32_t bundles_per_hour = 100;  // FetchBundle per account, 0 = unlimited; bursts of that many
   size_t max_frame = 65'535;
   double request_rate = 5'000;          // frames per second per connection...
   double request_burst = 10'000;        // ...with this burst; beyond it: closed as a flood

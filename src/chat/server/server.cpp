@@ -77,6 +77,7 @@ Server::Server(ServerOptions options)
     : options_(std::move(options)),
       ips_(options_.per_ip_connections, options_.per_ip_new_per_second,
            options_.registrations_per_hour),
+      bundle_budget_(options_.bundles_per_hour),
       read_buffer_(64 * 1024) {}
 
 Server::~Server() {
@@ -239,6 +240,7 @@ void Server::on_timer() {
   }
   if (now - last_sweep_ms_ > 5000) {
     ips_.sweep(now);
+    bundle_budget_.sweep(now);
     last_sweep_ms_ = now;
   }
   after_batch();  // anything marked for flushing outside a store batch
@@ -296,6 +298,13 @@ bool Server::allow_registration(const net::SocketAddress& peer) {
   if (ips_.take_registration(peer.ip_bytes(), loop_.now_ms())) return true;
   ++stats_.refused_registrations;
   log::write_limited(log::Level::info, "chat_registration_refused", {{"reason", "per_ip_rate"}});
+  return false;
+}
+
+bool Server::allow_bundle_fetch(int64_t account) {
+  if (bundle_budget_.take(account, loop_.now_ms())) return true;
+  ++stats_.refused_bundles;
+  log::write_limited(log::Level::info, "chat_bundle_refused", {{"reason", "per_account_rate"}});
   return false;
 }
 

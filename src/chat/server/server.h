@@ -76,6 +76,9 @@ class Server final : private net::TimerHandler {
   void release(const net::SocketAddress& peer);
   // Per-IP registration rate; counts refusals.
   bool allow_registration(const net::SocketAddress& peer);
+  // Per-account FetchBundle rate (each one may take a one-time prekey of
+  // someone else's); counts refusals.
+  bool allow_bundle_fetch(int64_t account);
   void on_session_closed(Session* session);
   void log_stats();
   bool draining() const { return draining_; }
@@ -102,6 +105,7 @@ class Server final : private net::TimerHandler {
   uint64_t next_session_id_ = 1;
   Router router_;
   IpTable ips_;
+  AccountBudget bundle_budget_;
   Stats stats_;
   std::vector<uint8_t> read_buffer_;
   crypto::Bytes scratch_;

@@ -207,6 +207,14 @@ void Session::handle_upload_prekeys(pb::Request& request) {
 }
 
 void Session::handle_fetch_bundle(pb::Request& request) {
+  // Each bundle may carry one of the target's one-time prekeys: without a
+  // budget, one account could take them all, and every later first message
+  // to that user would go without one (X3DH without DH4).
+  if (!server_.allow_bundle_fetch(account_->id)) {
+    send_response(
+        make_error(request.id(), pb::RATE_LIMITED, "too many prekey bundles fetched; try later"));
+    return;
+  }
   struct State {
     uint64_t rid;
     std::string username;

@@ -50,11 +50,12 @@ std::string Stats::to_logfmt() const {
       "refused_per_ip={} "
       "refused_per_ip_rate={} handshakes_ik={} handshakes_xx={} handshakes_fallback={} "
       "requests={} bad_requests={} registrations={} refused_registrations={} bundles_served={} "
+      "refused_bundles={} "
       "envelopes_stored={} envelopes_duplicate={} envelopes_pushed={} envelopes_acked={} "
       "store_failures={}",
       accepted, accepted_direct, accepted_via_proxy, active, refused_max_connections,
       refused_per_ip, refused_per_ip_rate, handshakes_ik, handshakes_xx, handshakes_fallback,
-      requests, bad_requests, registrations, refused_registrations, bundles_served,
+      requests, bad_requests, registrations, refused_registrations, bundles_served, refused_bundles,
       envelopes_stored, envelopes_duplicate, envelopes_pushed, envelopes_acked, store_failures);
   for (int i = 0; i < static_cast<int>(CloseReason::kCount); ++i)
     out += fmt::format(" closed_{}={}", close_reason_name(static_cast<CloseReason>(i)), closed[i]);

@@ -47,6 +47,7 @@ struct Stats {
   uint64_t registrations = 0;
   uint64_t refused_registrations = 0;
   uint64_t bundles_served = 0;
+  uint64_t refused_bundles = 0;  // over --bundles-per-hour
   uint64_t envelopes_stored = 0;
   uint64_t envelopes_duplicate = 0;
   uint64_t envelopes_pushed = 0;

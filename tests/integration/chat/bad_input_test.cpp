@@ -2,6 +2,7 @@
 // client connected all along is not disturbed.
 #include <sys/socket.h>
 
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -208,6 +209,54 @@ TEST(ChatLimits, RegistrationsPerAddressAreRateLimited) {
   }
   EXPECT_EQ(server.stats()["refused_registrations"], 1);
   EXPECT_EQ(server.stats()["registrations"], 2);
+}
+
+TEST(ChatLimits, PrekeyBundlesPerAccountAreRateLimited) {
+  // Every bundle may take one of the target's one-time prekeys: one account
+  // gets --bundles-per-hour of them, and a refusal takes none.
+  RunningServer server({"--bundles-per-hour", "2"});
+  ASSERT_TRUE(server.ready()) << server.process().err();
+  TempDir homes;
+  auto r = ferry(homes.path() + "/bob", {"register", "bob", "--server", server.link()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto fetch = [](NoiseClient& c, uint64_t id) -> std::optional<ferry::chat::pb::Response> {
+    ferry::chat::pb::Request req;
+    req.set_id(id);
+    req.mutable_fetch_bundle()->set_username("bob");
+    if (!c.send(req)) return std::nullopt;
+    for (int i = 0; i < 16; ++i) {
+      auto answer = c.receive(5s);
+      if (!answer || answer->id() == id) return answer;
+    }
+    return std::nullopt;
+  };
+  NoiseClient mallory(server.port(), server.link());
+  ASSERT_TRUE(mallory.handshake());
+  ASSERT_TRUE(mallory.register_as("mallory"));
+  std::set<uint32_t> taken;
+  for (uint64_t i = 1; i <= 3; ++i) {
+    auto answer = fetch(mallory, i);
+    ASSERT_TRUE(answer) << "fetch " << i;
+    if (i <= 2) {
+      ASSERT_TRUE(answer->has_bundle()) << "fetch " << i;
+      ASSERT_TRUE(answer->bundle().has_one_time_prekey());
+      taken.insert(answer->bundle().one_time_prekey().id());
+    } else {
+      ASSERT_TRUE(answer->has_error());
+      EXPECT_EQ(answer->error().code(), ferry::chat::pb::RATE_LIMITED);
+    }
+  }
+  EXPECT_EQ(taken.size(), 2u);
+  EXPECT_TRUE(mallory.alive(7)) << "a refused fetch is an answer, not a close";
+  EXPECT_EQ(server.stats()["refused_bundles"], 1);
+  EXPECT_EQ(server.stats()["bundles_served"], 2);
+  // Another account has its own budget.
+  NoiseClient alice(server.port(), server.link());
+  ASSERT_TRUE(alice.handshake());
+  ASSERT_TRUE(alice.register_as("alice"));
+  auto answer = fetch(alice, 1);
+  ASSERT_TRUE(answer);
+  EXPECT_TRUE(answer->has_bundle());
 }
 
 TEST_F(BadInputTest, FloodClosesOnlyTheFlooder) {

@@ -67,5 +67,25 @@ TEST(IpTable, UnlimitedTracksOnlyLiveAddresses) {
   EXPECT_EQ(t.tracked(), 0u);
 }
 
+TEST(AccountBudget, EachAccountHasItsOwnHourlyBucket) {
+  AccountBudget b(2);  // two an hour, bursts of two
+  EXPECT_TRUE(b.take(1, 0));
+  EXPECT_TRUE(b.take(1, 0));
+  EXPECT_FALSE(b.take(1, 0));
+  EXPECT_TRUE(b.take(2, 0)) << "another account has its own";
+  b.sweep(1000);
+  EXPECT_EQ(b.tracked(), 2u) << "spent buckets are remembered";
+  EXPECT_FALSE(b.take(1, 1000));
+  EXPECT_TRUE(b.take(1, 1800 * 1000 + 1));  // one back after half an hour
+  b.sweep(4 * 3600 * 1000);
+  EXPECT_EQ(b.tracked(), 0u);
+}
+
+TEST(AccountBudget, ZeroMeansUnlimitedAndTracksNothing) {
+  AccountBudget b(0);
+  for (int i = 0; i < 1000; ++i) EXPECT_TRUE(b.take(1, 0));
+  EXPECT_EQ(b.tracked(), 0u);
+}
+
 }  // namespace
 }  // namespace ferry::chat::server
