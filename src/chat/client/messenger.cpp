@@ -524,6 +524,7 @@ void Messenger::handle_envelopes(const pb::Envelopes& envelopes, bool held) {
   std::map<std::string, int> delivered;
   int undecryptable = 0;
   int bad_sender = 0;
+  int not_held = 0;
   {
     db::Transaction tx(store_->db());
     for (const auto& env : envelopes.envelopes()) {
@@ -547,7 +548,8 @@ void Messenger::handle_envelopes(const pb::Envelopes& envelopes, bool held) {
         case E2E::Status::duplicate:
           continue;
         case E2E::Status::identity_changed:
-          store_->hold(HeldEnvelope{env.id(), sender, env.client_id(), env.content()});
+          if (!store_->hold(HeldEnvelope{env.id(), sender, env.client_id(), env.content()}))
+            ++not_held;
           if (std::find(identity_changes_.begin(), identity_changes_.end(), sender) ==
               identity_changes_.end())
             identity_changes_.push_back(sender);
@@ -593,6 +595,9 @@ void Messenger::handle_envelopes(const pb::Envelopes& envelopes, bool held) {
   }
   if (undecryptable > 0)
     warn(std::to_string(undecryptable) + " message(s) could not be decrypted and were dropped");
+  if (not_held > 0)
+    warn(std::to_string(not_held) +
+         " message(s) from a contact whose key changed were dropped: too many are held already");
   if (bad_sender > 0)
     warn(std::to_string(bad_sender) + " message(s) named an impossible sender and were dropped");
   if (events_.message) {

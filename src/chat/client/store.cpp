@@ -331,12 +331,17 @@ void ClientStore::mark_shown(int64_t id) {
   st.step();
 }
 
-void ClientStore::hold(const HeldEnvelope& e) {
+bool ClientStore::hold(const HeldEnvelope& e) {
+  auto count = db_->prepare("SELECT COUNT(*), COALESCE(SUM(sender=?1), 0) FROM held");
+  count.bind(1, e.sender);
+  if (count.step() && (count.int64(0) >= kMaxHeld || count.int64(1) >= kMaxHeldPerSender))
+    return false;
   auto st = db_->prepare(
       "INSERT OR IGNORE INTO held(envelope_id, sender, client_id, content) VALUES(?1,?2,?3,?4)");
   st.bind(1, as_i64(e.envelope_id)).bind(2, e.sender).bind(3, as_i64(e.client_id));
   st.bind_blob(4, e.content);
   st.step();
+  return true;
 }
 
 std::vector<HeldEnvelope> ClientStore::held(std::string_view sender) {

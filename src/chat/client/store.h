@@ -111,8 +111,13 @@ class ClientStore {
   std::vector<InItem> unshown();
   void mark_shown(int64_t id);
 
-  // Envelopes held back (the sender's identity changed) until accepted.
-  void hold(const HeldEnvelope& e);
+  // Envelopes held back (the sender's identity changed) until accepted, at
+  // most kMaxHeldPerSender per sender and kMaxHeld in all: they come from
+  // the network and wait for a person, so they must not fill the disk.
+  // false when a bound refused it.
+  static constexpr int kMaxHeldPerSender = 500;
+  static constexpr int kMaxHeld = 2000;
+  bool hold(const HeldEnvelope& e);
   std::vector<HeldEnvelope> held(std::string_view sender);
   std::vector<std::string> held_senders();
   void drop_held(uint64_t envelope_id);

@@ -106,5 +106,22 @@ TEST_F(ClientStoreTest, HeldEnvelopes) {
   EXPECT_EQ(store_->held("bob").size(), 1u);
 }
 
+TEST_F(ClientStoreTest, HeldEnvelopesAreBoundedPerSenderAndInAll) {
+  uint64_t id = 1;
+  for (int i = 0; i < ClientStore::kMaxHeldPerSender; ++i)
+    ASSERT_TRUE(store_->hold({id++, "bob", id, "c"}));
+  EXPECT_FALSE(store_->hold({id++, "bob", id, "c"})) << "bob's share is full";
+  EXPECT_EQ(store_->held("bob").size(), size_t{ClientStore::kMaxHeldPerSender});
+  // Others still get theirs, up to the bound on all.
+  int accepted = 0;
+  for (int s = 0; s < 8; ++s) {
+    for (int i = 0; i < ClientStore::kMaxHeldPerSender; ++i)
+      accepted += store_->hold({id++, "user" + std::to_string(s), id, "c"}) ? 1 : 0;
+  }
+  EXPECT_EQ(accepted, ClientStore::kMaxHeld - ClientStore::kMaxHeldPerSender);
+  store_->drop_held(1);
+  EXPECT_TRUE(store_->hold({id++, "bob", id, "c"})) << "room again once one left";
+}
+
 }  // namespace
 }  // namespace ferry::chat::client
