@@ -67,7 +67,7 @@ void Connection::handshake(const crypto::DhKeyPair& login, const std::string& pi
     pb::Response r;
     const char* why = "";
     if (!decode_response(plain, r, why)) protocol_error(why);
-    inbox_.push_back(std::move(r));
+    to_inbox(std::move(r), plain.size());
   }
 }
 
@@ -128,7 +128,7 @@ bool Connection::read_available(bool handshake_frames) {
       pb::Response resp;
       const char* why = "";
       if (!decode_response(plain, resp, why)) protocol_error(why);
-      inbox_.push_back(std::move(resp));
+      to_inbox(std::move(resp), plain.size());
     }
     if (n < sizeof buf && !transport_->has_buffered()) break;
   }
@@ -157,11 +157,20 @@ void Connection::flush(uint64_t deadline_ms) {
   }
 }
 
+void Connection::to_inbox(pb::Response&& r, size_t plain_bytes) {
+  if (inbox_bytes_ + plain_bytes > kMaxInboxBytes)
+    protocol_error("the server sent more than " + std::to_string(kMaxInboxBytes >> 20) +
+                   " MiB that was not asked for");
+  inbox_bytes_ += plain_bytes;
+  inbox_.push_back({std::move(r), plain_bytes});
+}
+
 std::optional<pb::Response> Connection::next_now() {
   if (inbox_.empty()) return std::nullopt;
-  auto r = std::move(inbox_.front());
+  Inbound in = std::move(inbox_.front());
   inbox_.pop_front();
-  return r;
+  inbox_bytes_ -= in.bytes;
+  return std::move(in.response);
 }
 
 std::optional<pb::Response> Connection::next(uint64_t deadline_ms) {

@@ -54,13 +54,24 @@ class Connection {
   bool write_available();
   void wait_io(uint64_t deadline_ms);
   [[noreturn]] void protocol_error(const std::string& what) const;
+  // Queues a decoded response; a server that sends far more than it may
+  // (the delivery window of 1024 envelopes of at most 64 KiB, plus the
+  // answers to at most 256 requests in flight) is a protocol error, not a
+  // reason to grow without bound.
+  static constexpr size_t kMaxInboxBytes = size_t{128} << 20;
+  void to_inbox(pb::Response&& r, size_t plain_bytes);
 
   std::unique_ptr<Transport> transport_;
   std::optional<crypto::noise::Transport> noise_;
   std::string server_key_;
   wire::FrameDecoder decoder_;
   std::deque<crypto::Bytes> handshake_frames_;
-  std::deque<pb::Response> inbox_;
+  struct Inbound {
+    pb::Response response;
+    size_t bytes;  // its plaintext size
+  };
+  std::deque<Inbound> inbox_;
+  size_t inbox_bytes_ = 0;  // the sum of their bytes
   crypto::Bytes out_;
   size_t out_sent_ = 0;
   uint64_t next_id_ = 1;
