@@ -101,6 +101,7 @@ void ServerStore::prepare_statements() {
   insert_one_time_ = db_->prepare(
       "INSERT OR REPLACE INTO one_time_prekeys(account_id, key_id, public_key) VALUES(?1,?2,?3)");
   count_one_time_ = db_->prepare("SELECT count(*) FROM one_time_prekeys WHERE account_id=?1");
+  has_one_time_ = db_->prepare("SELECT 1 FROM one_time_prekeys WHERE account_id=?1 AND key_id=?2");
   select_signed_ =
       db_->prepare("SELECT key_id, public_key, signature FROM signed_prekeys WHERE account_id=?1");
   select_one_time_ = db_->prepare(
@@ -190,14 +191,20 @@ uint32_t ServerStore::store_prekeys(int64_t account_id, const pb::UploadPrekeys&
   }
   uint32_t held = count_one_time_prekeys(account_id);
   for (const auto& k : upload.one_time_prekeys()) {
-    if (held >= limits_.max_one_time_prekeys) break;
+    // An id already held is replaced, which takes no room: only new ids
+    // count against the cap.
+    has_one_time_.reset();
+    has_one_time_.bind(1, account_id).bind(2, int64_t{k.id()});
+    const bool replaces = has_one_time_.step();
+    has_one_time_.reset();
+    if (!replaces && held >= limits_.max_one_time_prekeys) continue;
     insert_one_time_.reset();
     insert_one_time_.bind(1, account_id).bind(2, int64_t{k.id()});
     insert_one_time_.bind_blob(3, blob_view(k.public_key()));
     insert_one_time_.step();
-    ++held;  // an id given twice replaces; the recount below corrects it
+    if (!replaces) ++held;
   }
-  return count_one_time_prekeys(account_id);
+  return held;
 }
 
 ServerStore::BundleResult ServerStore::take_bundle(std::string_view username) {

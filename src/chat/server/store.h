@@ -149,7 +149,7 @@ class ServerStore {
   std::unordered_map<std::string, Account> accounts_by_name_;
 
   db::Statement account_by_login_, account_by_name_, insert_account_;
-  db::Statement upsert_signed_, insert_one_time_, count_one_time_;
+  db::Statement upsert_signed_, insert_one_time_, count_one_time_, has_one_time_;
   db::Statement select_signed_, select_one_time_, delete_one_time_;
   db::Statement insert_envelope_, find_duplicate_, load_, delete_envelope_, count_queue_;
   db::Statement sum_sender_;

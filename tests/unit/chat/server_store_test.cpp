@@ -2,6 +2,9 @@
 #include <sys/stat.h>
 
 #include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "chat/server/store.h"
 #include "test_dir.h"
@@ -110,6 +113,34 @@ TEST_F(ServerStoreTest, OneTimePrekeysAreCapped) {
     k->set_public_key("k");
   }
   EXPECT_EQ(tx([&](ServerStore& s) { return s.store_prekeys(bob, up); }), 3u);
+}
+
+TEST_F(ServerStoreTest, AFullPrekeyStockStillTakesReplacements) {
+  reopen(StoreLimits{3, 100});
+  auto bob = make("bob");
+  auto upload = [&](std::vector<uint32_t> ids, const std::string& key) {
+    pb::UploadPrekeys up;
+    up.mutable_signed_prekey()->set_id(9);  // a bundle needs one
+    up.mutable_signed_prekey()->set_public_key("spk");
+    up.mutable_signed_prekey()->set_signature("sig");
+    for (uint32_t id : ids) {
+      auto* k = up.add_one_time_prekeys();
+      k->set_id(id);
+      k->set_public_key(key);
+    }
+    return tx([&](ServerStore& s) { return s.store_prekeys(bob, up); });
+  };
+  EXPECT_EQ(upload({1, 2}, "old"), 2u);
+  // A replacement ahead of a new id does not use up the last place.
+  EXPECT_EQ(upload({1, 3}, "new"), 3u);
+  EXPECT_EQ(upload({2, 4}, "new"), 3u) << "4 is one too many; 2 is replaced";
+  std::map<uint32_t, std::string> held;
+  for (int i = 0; i < 3; ++i) {
+    auto r = tx([](ServerStore& s) { return s.take_bundle("bob"); });
+    if (r.bundle.has_one_time_prekey())
+      held[r.bundle.one_time_prekey().id()] = r.bundle.one_time_prekey().public_key();
+  }
+  EXPECT_EQ(held, (std::map<uint32_t, std::string>{{1, "new"}, {2, "new"}, {3, "new"}}));
 }
 
 TEST_F(ServerStoreTest, EnvelopesQueueInOrderAndResendsAreStoredOnce) {
