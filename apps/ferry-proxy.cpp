@@ -31,6 +31,16 @@ struct Options {
   std::string log_level;
 };
 
+// The flag that set the value at config key `key`, if one did.
+const char* flag_that_set(const std::string& key, const Options& o) {
+  if (key == "public_host" && !o.public_host.empty()) return "--public-host";
+  if (key == "user" && !o.user.empty()) return "--user";
+  if (key.starts_with("upstream.") && key.find(".servers") != std::string::npos &&
+      !o.upstream.empty())
+    return "--upstream";
+  return nullptr;
+}
+
 // Command-line values win over the file, at start and on every reload.
 ConfigResult apply_overrides(ConfigResult result, const Options& o) {
   if (std::holds_alternative<ConfigError>(result)) return result;
@@ -55,8 +65,12 @@ ConfigResult apply_overrides(ConfigResult result, const Options& o) {
                             " upstreams; --upstream replaces the servers of exactly one");
     c.upstreams.begin()->second.servers = {*hp};
   }
-  // Flags obey the same rules as the file (no 0.0.0.0 upstream, etc.).
-  if (auto e = ferry::proxy::validate_config(c)) return *e;
+  // Flags obey the same rules as the file (no 0.0.0.0 upstream, etc.); an
+  // error in a value a flag set names the flag, not a place in the file.
+  if (auto e = ferry::proxy::validate_config(c)) {
+    if (const char* flag = flag_that_set(e->key, o)) return flag_error(flag, e->message);
+    return *e;
+  }
   return result;
 }
 
@@ -133,8 +147,8 @@ int main(int argc, char** argv) {
       return 2;
     }
     if (!config.user.empty() && ::getpwnam(config.user.c_str()) == nullptr) {
-      std::cerr << "ferry-proxy: " << config.source << ": user: no such user '" << config.user
-                << "'\n";
+      std::cerr << "ferry-proxy: " << config.source << ": " << (o.user.empty() ? "user" : "--user")
+                << ": no such user '" << config.user << "'\n";
       return 2;
     }
     std::cout << "configuration ok: " << config.source << "\n";

@@ -225,10 +225,14 @@ TEST(Cli, FlagValuesObeyTheFileRules) {
   // A value that would be TOML if pasted into the file stays one string.
   r = run_proxy({"--check", "--public-host", "x\"\nmax_connections = 1\n#"});
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("public_host"), std::string::npos) << r.err;
+  // An error in a value a flag set names the flag, not a key of the file.
+  EXPECT_NE(r.err.find(": --public-host: "), std::string::npos) << r.err;
   r = run_proxy({"--check", "--user", "no body"});
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("user"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(": --user: "), std::string::npos) << r.err;
+  r = run_proxy({"--check", "--user", "no-such-user-here"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find(": --user: no such user"), std::string::npos) << r.err;
   r = run_proxy({"--version"});
   EXPECT_EQ(r.code, 0);
   EXPECT_EQ(r.out.rfind("ferry-proxy ", 0), 0u) << r.out;
@@ -348,7 +352,9 @@ TEST(Cli, UpstreamMustBeADiallableHostPort) {
   for (const char* bad : {"0.0.0.0:80", "[::]:80"}) {
     Result r = run_proxy({"--check", "--profile", "ferry", "--upstream", bad});
     EXPECT_EQ(r.code, 2) << bad;
-    EXPECT_NE(r.err.find("upstream.ferry.servers[0]"), std::string::npos) << r.err;
+    // The value came from the flag: the error names it, not the file's key.
+    EXPECT_NE(r.err.find(": --upstream: "), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("upstream.ferry.servers"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("unspecified address"), std::string::npos) << r.err;
   }
   Result r = run_proxy({"--check", "--profile", "ferry", "--upstream", "nonsense"});
