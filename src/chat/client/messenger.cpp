@@ -12,6 +12,12 @@ namespace {
 constexpr size_t kPrekeyBatch = 100;    // one-time prekeys per upload
 constexpr size_t kSendWindow = 256;     // sends in flight before waiting for answers
 constexpr size_t kMaxText = 16 * 1024;  // bytes of text per message
+// The signed prekey is replaced after a week (as Signal does), so a stolen
+// one opens only the sessions begun with it in that week; a replaced one is
+// kept 30 days more for first messages still on their way to us.
+constexpr int64_t kDayMs = int64_t{24} * 3600 * 1000;
+constexpr int64_t kSignedPrekeyLifetimeMs = 7 * kDayMs;
+constexpr int64_t kSignedPrekeyKeptMs = 30 * kDayMs;
 
 int64_t unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -150,6 +156,7 @@ void Messenger::connect() {
   pending_acks_.clear();
   calls_.clear();
   receiving_ = drained_ = false;
+  signed_prekey_due_ = registered() && signed_prekey_due();
 }
 
 // ---------------------------------------------------------------------------
@@ -203,19 +210,26 @@ void Messenger::register_account(const std::string& username, const std::string&
   store_->set("registered", "1");
 }
 
-void Messenger::upload_initial_prekeys() {
-  auto spk_id = static_cast<uint32_t>(std::stoul(store_->get("signed_prekey_id").value_or("1")));
+uint32_t Messenger::signed_prekey_id() {
+  return static_cast<uint32_t>(std::stoul(store_->get("signed_prekey_id").value_or("1")));
+}
+
+void Messenger::add_signed_prekey(pb::UploadPrekeys& u, uint32_t id) {
   auto spk = crypto::SignedPrekeyPair::deserialize(
-      crypto::as_bytes(store_->signed_prekey(spk_id).value_or("")));
+      crypto::as_bytes(store_->signed_prekey(id).value_or("")));
   if (!spk) throw ClientError(ExitCode::error, "the signed prekey in the home is damaged");
+  auto pub = spk->public_part();
+  u.mutable_signed_prekey()->set_id(pub.id);
+  u.mutable_signed_prekey()->set_public_key(
+      std::string(pub.public_key.begin(), pub.public_key.end()));
+  u.mutable_signed_prekey()->set_signature(std::string(pub.signature.begin(), pub.signature.end()));
+}
+
+void Messenger::upload_initial_prekeys() {
+  const uint32_t spk_id = signed_prekey_id();
   pb::Request up;
   auto* u = up.mutable_upload_prekeys();
-  auto pub = spk->public_part();
-  u->mutable_signed_prekey()->set_id(pub.id);
-  u->mutable_signed_prekey()->set_public_key(
-      std::string(pub.public_key.begin(), pub.public_key.end()));
-  u->mutable_signed_prekey()->set_signature(
-      std::string(pub.signature.begin(), pub.signature.end()));
+  add_signed_prekey(*u, spk_id);
   for (uint32_t id = 1; id <= kPrekeyBatch; ++id) {
     auto data = store_->one_time_prekey(id);
     if (!data) continue;
@@ -229,6 +243,51 @@ void Messenger::upload_initial_prekeys() {
   auto answer = call(up);
   if (answer.has_error()) throw server_error(answer.error(), "prekeys");
   store_->set("prekeys_uploaded", "1");
+  store_->set("signed_prekey_uploaded", std::to_string(spk_id));
+}
+
+bool Messenger::signed_prekey_due() {
+  const uint32_t id = signed_prekey_id();
+  auto created = store_->signed_prekey_created_ms(id);
+  return !created || unix_ms() - *created >= kSignedPrekeyLifetimeMs ||
+         store_->get("signed_prekey_uploaded") != std::to_string(id);
+}
+
+void Messenger::rotate_signed_prekey() {
+  signed_prekey_due_ = false;
+  rotating_ = true;
+  struct Done {
+    bool& flag;
+    ~Done() { flag = false; }
+  } done{rotating_};
+  uint32_t id = signed_prekey_id();
+  auto created = store_->signed_prekey_created_ms(id);
+  if (!created || unix_ms() - *created >= kSignedPrekeyLifetimeMs) {
+    id = id + 1 == 0 ? 1 : id + 1;
+    auto spk = crypto::generate_signed_prekey(*identity_, id);
+    db::Transaction tx(store_->db());
+    store_->put_signed_prekey(id, str(spk.serialize()), unix_ms());
+    store_->set("signed_prekey_id", std::to_string(id));
+    tx.commit();
+  }
+  // Until the server has it, it hands out the old one, which we still hold:
+  // nothing is lost if this upload fails; the next connection tries again.
+  if (store_->get("signed_prekey_uploaded") != std::to_string(id)) {
+    pb::Request up;
+    add_signed_prekey(*up.mutable_upload_prekeys(), id);
+    auto answer = call(up);
+    if (answer.has_error()) {
+      warn("could not upload a new signed prekey: " + answer.error().message());
+      return;
+    }
+    store_->set("signed_prekey_uploaded", std::to_string(id));
+  }
+  store_->drop_replaced_signed_prekeys(unix_ms() - kSignedPrekeyKeptMs);
+}
+
+void Messenger::maintain_prekeys() {
+  if (prekeys_low_ && !replenishing_) replenish_prekeys();
+  if (signed_prekey_due_ && !rotating_) rotate_signed_prekey();
 }
 
 void Messenger::replenish_prekeys() {
@@ -283,14 +342,14 @@ bool Messenger::pump(uint64_t deadline_ms, const std::function<bool()>& until) {
     auto r = conn_->next(deadline_ms);
     if (!r) return until && until();
     handle(*r);
-    if (prekeys_low_ && !replenishing_) replenish_prekeys();
+    maintain_prekeys();
   }
 }
 
 void Messenger::pump_now() {
   conn_->pump_now();
   while (auto r = conn_->next_now()) handle(*r);
-  if (prekeys_low_ && !replenishing_) replenish_prekeys();
+  maintain_prekeys();
 }
 
 void Messenger::ping() {

@@ -119,8 +119,17 @@ class Messenger {
   void handle_send_answer(uint64_t client_id, const pb::Response& response);
   // Sends `request` and waits for its answer, handling everything else meanwhile.
   pb::Response call(pb::Request& request);
+  // Keys the server hands out for us, kept fresh between requests: new
+  // one-time prekeys when it says they run low, a new signed prekey weekly.
+  void maintain_prekeys();
   void replenish_prekeys();
   void upload_initial_prekeys();
+  uint32_t signed_prekey_id();
+  // Adds the signed prekey `id` from the home to `u`.
+  void add_signed_prekey(pb::UploadPrekeys& u, uint32_t id);
+  // The current signed prekey is a week old, or the server may not have it.
+  bool signed_prekey_due();
+  void rotate_signed_prekey();
   bool seal_item(OutItem& item);
   void warn(const std::string& line);
   void record_failure(uint64_t client_id, const ClientError& e);
@@ -143,6 +152,8 @@ class Messenger {
   bool drained_ = false;
   bool prekeys_low_ = false;
   bool replenishing_ = false;
+  bool signed_prekey_due_ = false;
+  bool rotating_ = false;
   size_t messages_received_ = 0;
 };
 

@@ -125,6 +125,23 @@ std::optional<std::string> ClientStore::signed_prekey(uint32_t id) {
   return st.blob(0);
 }
 
+std::optional<int64_t> ClientStore::signed_prekey_created_ms(uint32_t id) {
+  auto st = db_->prepare("SELECT created_ms FROM signed_prekeys WHERE id=?1");
+  st.bind(1, int64_t{id});
+  if (!st.step()) return std::nullopt;
+  return st.int64(0);
+}
+
+int ClientStore::drop_replaced_signed_prekeys(int64_t replaced_before_ms) {
+  // A key was replaced when the next one was made.
+  auto st = db_->prepare(
+      "DELETE FROM signed_prekeys WHERE EXISTS (SELECT 1 FROM signed_prekeys AS newer "
+      "WHERE newer.id > signed_prekeys.id AND newer.created_ms < ?1)");
+  st.bind(1, replaced_before_ms);
+  st.step();
+  return db_->changes();
+}
+
 void ClientStore::put_one_time_prekey(uint32_t id, std::string_view data) {
   auto st = db_->prepare("INSERT OR REPLACE INTO one_time_prekeys(id, data) VALUES(?1, ?2)");
   st.bind(1, int64_t{id}).bind_blob(2, data);

@@ -71,6 +71,10 @@ class ClientStore {
   // Prekeys (private halves, crypto-serialised).
   void put_signed_prekey(uint32_t id, std::string_view data, int64_t now_ms);
   std::optional<std::string> signed_prekey(uint32_t id);
+  std::optional<int64_t> signed_prekey_created_ms(uint32_t id);
+  // Forgets signed prekeys replaced (a newer one was made) before
+  // `replaced_before_ms`; returns how many.
+  int drop_replaced_signed_prekeys(int64_t replaced_before_ms);
   void put_one_time_prekey(uint32_t id, std::string_view data);
   std::optional<std::string> one_time_prekey(uint32_t id);
   void delete_one_time_prekey(uint32_t id);

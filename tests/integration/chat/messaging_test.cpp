@@ -5,8 +5,11 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 
+#include "chat/db/sqlite.h"
 #include "chat_fixture.h"
+#include "noise_client.h"
 
 namespace ferry::test::chat {
 namespace {
@@ -14,6 +17,26 @@ namespace {
 mode_t mode_of(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 0777) : 0;
+}
+
+// The signed prekeys a home holds: id -> created_ms; and making them older,
+// as if that much time had passed (the client reads the clock, not a flag).
+std::map<int64_t, int64_t> signed_prekeys_in(const std::string& home) {
+  std::string error;
+  auto db = ferry::chat::db::Database::open(home + "/ferry.db", "FULL", error);
+  std::map<int64_t, int64_t> out;
+  if (!db) return out;
+  auto st = db->prepare("SELECT id, created_ms FROM signed_prekeys");
+  while (st.step()) out[st.int64(0)] = st.int64(1);
+  return out;
+}
+void age_signed_prekeys(const std::string& home, int64_t days) {
+  std::string error;
+  auto db = ferry::chat::db::Database::open(home + "/ferry.db", "FULL", error);
+  ASSERT_TRUE(db) << error;
+  auto st = db->prepare("UPDATE signed_prekeys SET created_ms = created_ms - ?1");
+  st.bind(1, days * 24 * 3600 * 1000);
+  st.step();
 }
 
 TEST_F(ChatTest, ServerKeyAndLinkOnDisk) {
@@ -164,6 +187,52 @@ TEST_F(ChatTest, SafetyNumbersMatchAndAChangedIdentityIsRefusedUntilAccepted) {
   auto got = ferry(home("bob"), {"receive"});
   ASSERT_EQ(got.code, 0) << got.err;
   EXPECT_EQ(got.out, "alice: secret\nalice: secret 2\nalice: after accept\n");
+}
+
+TEST_F(ChatTest, TheSignedPrekeyIsReplacedWeeklyAndTheOldOneStillOpensLateFirstMessages) {
+  register_user("alice");
+  register_user("bob");
+  register_user("carol");
+  // carol's first message to bob is sealed with his first signed prekey.
+  ASSERT_EQ(ferry(home("carol"), {"send", "bob", "sealed with key 1"}).code, 0);
+  ASSERT_EQ(signed_prekeys_in(home("bob")).size(), 1u);
+
+  // A week later bob's client makes and uploads key 2, and keeps key 1 for
+  // what is still on its way.
+  age_signed_prekeys(home("bob"), 8);
+  auto got = ferry(home("bob"), {"receive"});
+  ASSERT_EQ(got.code, 0) << got.err;
+  EXPECT_EQ(got.out, "carol: sealed with key 1\n");
+  auto keys = signed_prekeys_in(home("bob"));
+  ASSERT_EQ(keys.size(), 2u);
+  EXPECT_TRUE(keys.contains(1) && keys.contains(2));
+
+  // The server hands out key 2 now (checked against bob's identity key when
+  // it was uploaded), and a session begun with it works.
+  NoiseClient eve(server_->port(), server_->link());
+  ASSERT_TRUE(eve.handshake());
+  ASSERT_TRUE(eve.register_as("eve"));
+  ferry::chat::pb::Request fetch;
+  fetch.set_id(7);
+  fetch.mutable_fetch_bundle()->set_username("bob");
+  ASSERT_TRUE(eve.send(fetch));
+  auto bundle = eve.receive(5s);
+  ASSERT_TRUE(bundle && bundle->has_bundle());
+  EXPECT_EQ(bundle->bundle().signed_prekey().id(), 2u);
+  ASSERT_EQ(ferry(home("alice"), {"send", "bob", "sealed with key 2"}).code, 0);
+  got = ferry(home("bob"), {"receive"});
+  EXPECT_EQ(got.out, "alice: sealed with key 2\n") << got.err;
+
+  // Another five weeks: key 3, and key 1, replaced more than 30 days ago, is gone.
+  age_signed_prekeys(home("bob"), 35);
+  ASSERT_EQ(ferry(home("bob"), {"receive"}).code, 0);
+  keys = signed_prekeys_in(home("bob"));
+  EXPECT_EQ(keys.size(), 2u);
+  EXPECT_TRUE(keys.contains(2) && keys.contains(3)) << "ids: " << keys.begin()->first;
+  // And the sessions already made go on.
+  ASSERT_EQ(ferry(home("carol"), {"send", "bob", "still here"}).code, 0);
+  got = ferry(home("bob"), {"receive"});
+  EXPECT_EQ(got.out, "carol: still here\n") << got.err;
 }
 
 TEST_F(ChatTest, ChatShowsIncomingMessagesAndDeliveryState) {
