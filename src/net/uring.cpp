@@ -218,17 +218,30 @@ bool Ring::enable() {
   // Saves an fd lookup on every io_uring_enter; optional.
   io_uring_register_ring_fd(&ring_);
   enabled_ = true;
+  // What did not fit before, behind what did, in the order it was made.
+  std::deque<io_uring_sqe> early;
+  early.swap(early_);
+  for (const io_uring_sqe& e : early) *next_sqe() = e;
   return true;
 }
 
-io_uring_sqe* Ring::sqe(Completion* c, uint8_t tag) {
+io_uring_sqe* Ring::next_sqe() {
+  if (!enabled_) {
+    // Nothing can be submitted yet: once the queue is full, keep it aside.
+    io_uring_sqe* s = early_.empty() ? io_uring_get_sqe(&ring_) : nullptr;
+    return s != nullptr ? s : &early_.emplace_back();
+  }
   io_uring_sqe* s = io_uring_get_sqe(&ring_);
   if (s == nullptr) {
     io_uring_submit(&ring_);
     s = io_uring_get_sqe(&ring_);
-    // Only a ring that cannot submit (not yet enabled) stays full.
     if (s == nullptr) throw std::runtime_error("io_uring: submission queue full");
   }
+  return s;
+}
+
+io_uring_sqe* Ring::sqe(Completion* c, uint8_t tag) {
+  io_uring_sqe* s = next_sqe();
   // get_sqe hands back a used entry: every field is ours to clear.
   std::memset(s, 0, sizeof *s);
   io_uring_sqe_set_data64(s, c == nullptr ? 0 : user_data(c, tag));

@@ -19,6 +19,7 @@
 #include <liburing.h>
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -72,7 +73,9 @@ class Ring {
   void limit_multishot(io_uring_sqe* s, uint32_t bytes) const;
 
   // A cleared SQE whose completion goes to `c` with `tag` (nullptr: nobody
-  // cares). When the queue is full it is submitted first: never fails.
+  // cares). When the queue is full it is submitted first; before enable()
+  // (when nothing can be submitted yet) it is kept aside and queued by
+  // enable(): never fails.
   io_uring_sqe* sqe(Completion* c, uint8_t tag = 0);
   // Cancels every operation whose completion goes to (`c`, `tag`).
   void cancel(Completion* c, uint8_t tag = 0);
@@ -109,6 +112,13 @@ class Ring {
   size_t buffers_bytes_ = 0;
   unsigned buf_mask_ = 0;
   void wake_waiters();
+  // A free SQE of the queue, submitting to make room; once the queue is full
+  // before enable(), one from early_.
+  io_uring_sqe* next_sqe();
+
+  // SQEs made before enable() beyond what the queue holds (a deque: the
+  // callers fill them in after sqe() returned).
+  std::deque<io_uring_sqe> early_;
 
   std::vector<uint64_t> waiters_;  // user_data of who waits, oldest first
   size_t waiters_head_ = 0;

@@ -190,5 +190,31 @@ TEST_F(DefaultProfile, UserNobodyBindsThePrivilegedPortsThenRunsAsNobody) {
   EXPECT_TRUE(ns_.inside([&] { EXPECT_TRUE(connect_to("::1", 443, 2s)); }));
 }
 
+TEST_F(DefaultProfile, AReloadMovingAListenerToAnOverlappingAddressSaysItNeedsARestart) {
+  // 127.0.0.1:P -> 0.0.0.0:P collides with the proxy's own old socket; a
+  // wildcard address may only be bound inside the namespace.
+  auto config = [&](const std::string& listen) {
+    return dir_.write("moving.toml",
+                      "workers = 1\n[[listener]]\nlisten = \"" + listen +
+                          "\"\nupstream = \"echo\"\n[upstream.echo]\nservers = "
+                          "[\"127.0.0.1:9\"]\nsend_proxy = \"none\"\nhealth_check_interval = "
+                          "\"0s\"\n");
+  };
+  const std::string path = config("127.0.0.1:18001");
+  ASSERT_TRUE(start({"--config", path})) << proxy_->err();
+  const std::set<std::string> before = {"127.0.0.1:18001", "127.0.0.1:8199"};
+  ASSERT_EQ(wait_listening(before), before);
+  config("0.0.0.0:18001");
+  proxy_->signal(SIGHUP);
+  ASSERT_TRUE(proxy_->wait_for_log("event=reload_failed", 5s)) << proxy_->err();
+  EXPECT_NE(proxy_->err().find("moving a listener to another address on the same port needs a "
+                               "restart"),
+            std::string::npos)
+      << proxy_->err();
+  // The running configuration goes on as it was.
+  EXPECT_EQ(wait_listening(before), before);
+  EXPECT_TRUE(proxy_->running());
+}
+
 }  // namespace
 }  // namespace ferry::test
