@@ -15,7 +15,8 @@ constexpr size_t kMaxText = 16 * 1024;  // bytes of text per message
 // The signed prekey is replaced after a week (as Signal does), so a stolen
 // one opens only the sessions begun with it in that week; a replaced one is
 // kept 30 days more for first messages still on their way to us.
-constexpr int64_t kDayMs = int64_t{24} * 3600 * 1000;
+constexpr uint64_t kHourMs = 3600 * 1000;
+constexpr int64_t kDayMs = 24 * int64_t{kHourMs};
 constexpr int64_t kSignedPrekeyLifetimeMs = 7 * kDayMs;
 constexpr int64_t kSignedPrekeyKeptMs = 30 * kDayMs;
 
@@ -157,6 +158,7 @@ void Messenger::connect() {
   calls_.clear();
   receiving_ = drained_ = false;
   signed_prekey_due_ = registered() && signed_prekey_due();
+  signed_prekey_checked_ms_ = now_ms();
 }
 
 // ---------------------------------------------------------------------------
@@ -286,6 +288,11 @@ void Messenger::rotate_signed_prekey() {
 }
 
 void Messenger::maintain_prekeys() {
+  // A `chat` may stay connected for weeks: look again every hour.
+  if (!signed_prekey_due_ && now_ms() - signed_prekey_checked_ms_ > kHourMs) {
+    signed_prekey_due_ = registered() && signed_prekey_due();
+    signed_prekey_checked_ms_ = now_ms();
+  }
   if (prekeys_low_ && !replenishing_) replenish_prekeys();
   if (signed_prekey_due_ && !rotating_) rotate_signed_prekey();
 }

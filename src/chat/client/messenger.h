@@ -154,6 +154,7 @@ class Messenger {
   bool replenishing_ = false;
   bool signed_prekey_due_ = false;
   bool rotating_ = false;
+  uint64_t signed_prekey_checked_ms_ = 0;  // monotonic
   size_t messages_received_ = 0;
 };
 
