@@ -15,7 +15,7 @@ constexpr size_t kMaxText = 16 * 1024;  // bytes of text per message
 // The signed prekey is replaced after a week (as Signal does), so a stolen
 // one opens only the sessions begun with it in that week; a replaced one is
 // kept 30 days more for first messages still on their way to us.
-constexpr uint64_t kHourMs = 3600 * 1000;
+constexpr uint64_t kHourMs = uint64_t{3600} * 1000;
 constexpr int64_t kDayMs = 24 * int64_t{kHourMs};
 constexpr int64_t kSignedPrekeyLifetimeMs = 7 * kDayMs;
 constexpr int64_t kSignedPrekeyKeptMs = 30 * kDayMs;
