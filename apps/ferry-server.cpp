@@ -83,7 +83,11 @@ int main(int argc, char** argv) {
                  "bytes that must stay free in the data directory; Sends are refused below, 0 = "
                  "no check")
       ->capture_default_str();
-  app.add_option("--delivery-window", o.delivery_window, "unacknowledged envelopes per client")
+  // At most 1024: a client refuses a server that has more than 1024 full
+  // envelopes' worth (128 MiB) unread in its hands.
+  app.add_option("--delivery-window", o.delivery_window,
+                 "unacknowledged envelopes per client (1 to 1024)")
+      ->check(CLI::Range(1, 1024))
       ->capture_default_str();
   app.add_option("--handshake-timeout", handshake_timeout, "default 10s");
   app.add_option("--idle-timeout", idle_timeout, "default 300s");

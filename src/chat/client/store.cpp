@@ -349,6 +349,10 @@ void ClientStore::mark_shown(int64_t id) {
 }
 
 bool ClientStore::hold(const HeldEnvelope& e) {
+  // Already held (delivered again): nothing new takes room.
+  auto already = db_->prepare("SELECT 1 FROM held WHERE envelope_id=?1");
+  already.bind(1, as_i64(e.envelope_id));
+  if (already.step()) return true;
   auto count = db_->prepare("SELECT COUNT(*), COALESCE(SUM(sender=?1), 0) FROM held");
   count.bind(1, e.sender);
   if (count.step() && (count.int64(0) >= kMaxHeld || count.int64(1) >= kMaxHeldPerSender))

@@ -111,6 +111,7 @@ TEST_F(ClientStoreTest, HeldEnvelopesAreBoundedPerSenderAndInAll) {
   for (int i = 0; i < ClientStore::kMaxHeldPerSender; ++i)
     ASSERT_TRUE(store_->hold({id++, "bob", id, "c"}));
   EXPECT_FALSE(store_->hold({id++, "bob", id, "c"})) << "bob's share is full";
+  EXPECT_TRUE(store_->hold({1, "bob", 2, "c"})) << "one already held is no new one";
   EXPECT_EQ(store_->held("bob").size(), size_t{ClientStore::kMaxHeldPerSender});
   // Others still get theirs, up to the bound on all.
   int accepted = 0;
