@@ -5,6 +5,7 @@
 
 #include "crypto/prekeys.h"
 #include "crypto/random.h"
+#include "crypto/ratchet.h"
 
 namespace ferry::chat::client {
 namespace {
@@ -157,8 +158,7 @@ void Messenger::connect() {
   pending_acks_.clear();
   calls_.clear();
   receiving_ = drained_ = false;
-  signed_prekey_due_ = registered() && signed_prekey_due();
-  signed_prekey_checked_ms_ = now_ms();
+  check_signed_prekey();
 }
 
 // ---------------------------------------------------------------------------
@@ -284,15 +284,36 @@ void Messenger::rotate_signed_prekey() {
     }
     store_->set("signed_prekey_uploaded", std::to_string(id));
   }
-  store_->drop_replaced_signed_prekeys(unix_ms() - kSignedPrekeyKeptMs);
+  // From now on the server hands out `id`: the older ones' 30 days start.
+  store_->mark_signed_prekeys_replaced(id, unix_ms());
+}
+
+void Messenger::check_signed_prekey() {
+  signed_prekey_checked_ms_ = now_ms();
+  if (!registered()) return;
+  signed_prekey_due_ = signed_prekey_due();
+  store_->drop_replaced_signed_prekeys(unix_ms() - kSignedPrekeyKeptMs,
+                                       signed_prekeys_held_messages_need());
+}
+
+std::set<uint32_t> Messenger::signed_prekeys_held_messages_need() {
+  // A held first message (its sender's new identity awaits the user) is
+  // opened only when accepted, however long that takes.
+  std::set<uint32_t> ids;
+  for (const auto& sender : store_->held_senders()) {
+    for (const auto& h : store_->held(sender)) {
+      auto bytes = crypto::as_bytes(h.content);
+      auto type = crypto::peek_message_type(bytes);
+      if (!type || *type != crypto::RatchetMessageType::prekey) continue;
+      if (auto info = crypto::parse_prekey_message(bytes)) ids.insert(info->signed_prekey_id);
+    }
+  }
+  return ids;
 }
 
 void Messenger::maintain_prekeys() {
   // A `chat` may stay connected for weeks: look again every hour.
-  if (!signed_prekey_due_ && now_ms() - signed_prekey_checked_ms_ > kHourMs) {
-    signed_prekey_due_ = registered() && signed_prekey_due();
-    signed_prekey_checked_ms_ = now_ms();
-  }
+  if (!signed_prekey_due_ && now_ms() - signed_prekey_checked_ms_ > kHourMs) check_signed_prekey();
   if (prekeys_low_ && !replenishing_) replenish_prekeys();
   if (signed_prekey_due_ && !rotating_) rotate_signed_prekey();
 }

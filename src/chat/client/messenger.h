@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -129,6 +130,10 @@ class Messenger {
   void add_signed_prekey(pb::UploadPrekeys& u, uint32_t id);
   // The current signed prekey is a week old, or the server may not have it.
   bool signed_prekey_due();
+  // Sets signed_prekey_due_ and forgets signed prekeys replaced 30 days ago
+  // that no held message needs.
+  void check_signed_prekey();
+  std::set<uint32_t> signed_prekeys_held_messages_need();
   void rotate_signed_prekey();
   bool seal_item(OutItem& item);
   void warn(const std::string& line);

@@ -14,6 +14,9 @@ constexpr std::string_view kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS settings(key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS signed_prekeys(
   id INTEGER PRIMARY KEY, data BLOB NOT NULL, created_ms INTEGER NOT NULL);
+-- When the server started handing out a newer signed prekey than this one.
+CREATE TABLE IF NOT EXISTS signed_prekeys_replaced(
+  id INTEGER PRIMARY KEY, replaced_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS one_time_prekeys(id INTEGER PRIMARY KEY, data BLOB NOT NULL);
 -- The X3DH base key (EK_A) of every prekey message that started a session
 -- here: a replay is a duplicate however old (32 bytes per session ever made).
@@ -132,14 +135,32 @@ std::optional<int64_t> ClientStore::signed_prekey_created_ms(uint32_t id) {
   return st.int64(0);
 }
 
-int ClientStore::drop_replaced_signed_prekeys(int64_t replaced_before_ms) {
-  // A key was replaced when the next one was made.
+void ClientStore::mark_signed_prekeys_replaced(uint32_t current, int64_t now_ms) {
+  // The first time counts: a key is replaced once.
   auto st = db_->prepare(
-      "DELETE FROM signed_prekeys WHERE EXISTS (SELECT 1 FROM signed_prekeys AS newer "
-      "WHERE newer.id > signed_prekeys.id AND newer.created_ms < ?1)");
-  st.bind(1, replaced_before_ms);
+      "INSERT OR IGNORE INTO signed_prekeys_replaced(id, replaced_ms) "
+      "SELECT id, ?2 FROM signed_prekeys WHERE id <> ?1");
+  st.bind(1, int64_t{current}).bind(2, now_ms);
   st.step();
-  return db_->changes();
+}
+
+int ClientStore::drop_replaced_signed_prekeys(int64_t replaced_before_ms,
+                                              const std::set<uint32_t>& keep) {
+  auto old = db_->prepare("SELECT id FROM signed_prekeys_replaced WHERE replaced_ms < ?1");
+  old.bind(1, replaced_before_ms);
+  std::vector<int64_t> ids;
+  while (old.step()) {
+    if (!keep.contains(static_cast<uint32_t>(old.int64(0)))) ids.push_back(old.int64(0));
+  }
+  for (int64_t id : ids) {
+    for (const char* sql : {"DELETE FROM signed_prekeys WHERE id=?1",
+                            "DELETE FROM signed_prekeys_replaced WHERE id=?1"}) {
+      auto st = db_->prepare(sql);
+      st.bind(1, id);
+      st.step();
+    }
+  }
+  return static_cast<int>(ids.size());
 }
 
 void ClientStore::put_one_time_prekey(uint32_t id, std::string_view data) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -72,9 +73,12 @@ class ClientStore {
   void put_signed_prekey(uint32_t id, std::string_view data, int64_t now_ms);
   std::optional<std::string> signed_prekey(uint32_t id);
   std::optional<int64_t> signed_prekey_created_ms(uint32_t id);
-  // Forgets signed prekeys replaced (a newer one was made) before
-  // `replaced_before_ms`; returns how many.
-  int drop_replaced_signed_prekeys(int64_t replaced_before_ms);
+  // Notes that the server hands out `current` from `now_ms` on: every other
+  // signed prekey not yet noted is replaced then.
+  void mark_signed_prekeys_replaced(uint32_t current, int64_t now_ms);
+  // Forgets the signed prekeys replaced before `replaced_before_ms`, except
+  // those in `keep`; returns how many.
+  int drop_replaced_signed_prekeys(int64_t replaced_before_ms, const std::set<uint32_t>& keep);
   void put_one_time_prekey(uint32_t id, std::string_view data);
   std::optional<std::string> one_time_prekey(uint32_t id);
   void delete_one_time_prekey(uint32_t id);

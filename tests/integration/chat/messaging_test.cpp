@@ -34,9 +34,12 @@ void age_signed_prekeys(const std::string& home, int64_t days) {
   std::string error;
   auto db = ferry::chat::db::Database::open(home + "/ferry.db", "FULL", error);
   ASSERT_TRUE(db) << error;
-  auto st = db->prepare("UPDATE signed_prekeys SET created_ms = created_ms - ?1");
-  st.bind(1, days * 24 * 3600 * 1000);
-  st.step();
+  for (const char* sql : {"UPDATE signed_prekeys SET created_ms = created_ms - ?1",
+                          "UPDATE signed_prekeys_replaced SET replaced_ms = replaced_ms - ?1"}) {
+    auto st = db->prepare(sql);
+    st.bind(1, days * 24 * 3600 * 1000);
+    st.step();
+  }
 }
 
 TEST_F(ChatTest, ServerKeyAndLinkOnDisk) {
@@ -233,6 +236,39 @@ TEST_F(ChatTest, TheSignedPrekeyIsReplacedWeeklyAndTheOldOneStillOpensLateFirstM
   ASSERT_EQ(ferry(home("carol"), {"send", "bob", "still here"}).code, 0);
   got = ferry(home("bob"), {"receive"});
   EXPECT_EQ(got.out, "carol: still here\n") << got.err;
+}
+
+TEST_F(ChatTest, ASignedPrekeyAHeldFirstMessageNeedsOutlivesItsThirtyDays) {
+  register_user("alice");
+  register_user("bob");
+  ASSERT_EQ(ferry(home("alice"), {"send", "bob", "hi"}).code, 0);
+  ASSERT_EQ(ferry(home("bob"), {"receive"}).code, 0);  // bob pins alice's identity
+  // alice loses her phone: the server forgets her (a new database, same
+  // key), she registers again with a new identity, and bob's client puts
+  // his prekeys back.
+  server_->kill9();
+  for (const char* f : {"server.db", "server.db-wal", "server.db-shm"})
+    std::filesystem::remove(server_->data_dir() + "/" + f);
+  server_->start();
+  ASSERT_TRUE(server_->ready());
+  std::filesystem::remove_all(home("alice"));
+  register_user("alice");
+  register_user("bob");
+  // Her first message is sealed with bob's signed prekey 1, and held.
+  ASSERT_EQ(ferry(home("alice"), {"send", "bob", "new phone"}).code, 0);
+  auto held = ferry(home("bob"), {"receive"});
+  EXPECT_NE(held.err.find("messages are held"), std::string::npos) << held.err;
+  // Key 2 replaces key 1, and five weeks pass before bob looks.
+  age_signed_prekeys(home("bob"), 8);
+  ferry(home("bob"), {"receive"});
+  age_signed_prekeys(home("bob"), 35);
+  ferry(home("bob"), {"receive"});
+  EXPECT_TRUE(signed_prekeys_in(home("bob")).contains(1)) << "the held message needs key 1";
+  EXPECT_TRUE(signed_prekeys_in(home("bob")).contains(3));
+  ASSERT_EQ(ferry(home("bob"), {"safety-number", "alice", "--accept"}).code, 0);
+  auto released = ferry(home("bob"), {"receive"});
+  EXPECT_EQ(released.code, 0) << released.err;
+  EXPECT_EQ(released.out, "alice: new phone\n") << released.err;
 }
 
 TEST_F(ChatTest, ChatShowsIncomingMessagesAndDeliveryState) {

@@ -106,6 +106,22 @@ TEST_F(ClientStoreTest, HeldEnvelopes) {
   EXPECT_EQ(store_->held("bob").size(), 1u);
 }
 
+TEST_F(ClientStoreTest, ReplacedSignedPrekeysGoThirtyDaysAfterTheirReplacementUnlessKept) {
+  for (uint32_t id : {1, 2}) store_->put_signed_prekey(id, "k", 0);
+  store_->mark_signed_prekeys_replaced(2, 1000);  // the server hands out 2 from 1000 on
+  store_->mark_signed_prekeys_replaced(2, 5000);  // the first time counts
+  EXPECT_EQ(store_->drop_replaced_signed_prekeys(1000, {}), 0);
+  EXPECT_EQ(store_->drop_replaced_signed_prekeys(1001, {1}), 0) << "kept for a held message";
+  EXPECT_TRUE(store_->signed_prekey(1));
+  EXPECT_EQ(store_->drop_replaced_signed_prekeys(1001, {}), 1);
+  EXPECT_FALSE(store_->signed_prekey(1));
+  EXPECT_TRUE(store_->signed_prekey(2)) << "the current one is never replaced";
+  // A key made but not yet handed out is not replaced by anything.
+  store_->put_signed_prekey(3, "k", 2000);
+  EXPECT_EQ(store_->drop_replaced_signed_prekeys(1'000'000, {}), 0);
+  EXPECT_TRUE(store_->signed_prekey(2));
+}
+
 TEST_F(ClientStoreTest, HeldEnvelopesAreBoundedPerSenderAndInAll) {
   uint64_t id = 1;
   for (int i = 0; i < ClientStore::kMaxHeldPerSender; ++i)
