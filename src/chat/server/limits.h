@@ -62,6 +62,23 @@ class IpTable {
   std::unordered_map<std::string, Entry> table_;
 };
 
+// Which (fetcher, target) pairs were given one of the target's one-time
+// prekeys within the last hour: one per pair, so no account can take a
+// user's stock by fetching the bundle again and again (later bundles in the
+// hour come without one: X3DH without DH4, as when the stock is empty).
+class PrekeyGrants {
+ public:
+  static constexpr uint64_t kWindowMs = uint64_t{3600} * 1000;
+  // True, and remembered, unless `fetcher` was given one of `target`'s
+  // one-time prekeys within the window.
+  bool grant(int64_t fetcher, std::string_view target, uint64_t now_ms);
+  void sweep(uint64_t now_ms);
+  size_t tracked() const { return granted_.size(); }
+
+ private:
+  std::unordered_map<std::string, uint64_t> granted_;  // "fetcher/target" -> when
+};
+
 // One bucket of `per_hour` tokens per account id, refilled at that rate.
 // Accounts whose bucket is full are forgotten by sweep(), so the table only
 // holds accounts that spent something within the hour.

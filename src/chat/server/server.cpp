@@ -241,6 +241,7 @@ void Server::on_timer() {
   if (now - last_sweep_ms_ > 5000) {
     ips_.sweep(now);
     bundle_budget_.sweep(now);
+    prekey_grants_.sweep(now);
     last_sweep_ms_ = now;
   }
   after_batch();  // anything marked for flushing outside a store batch
@@ -306,6 +307,10 @@ bool Server::allow_bundle_fetch(int64_t account) {
   ++stats_.refused_bundles;
   log::write_limited(log::Level::info, "chat_bundle_refused", {{"reason", "per_account_rate"}});
   return false;
+}
+
+bool Server::grant_one_time_prekey(int64_t fetcher, std::string_view target) {
+  return prekey_grants_.grant(fetcher, target, loop_.now_ms());
 }
 
 void Server::release(const net::SocketAddress& peer) {

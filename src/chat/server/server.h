@@ -79,6 +79,9 @@ class Server final : private net::TimerHandler {
   // Per-account FetchBundle rate (each one may take a one-time prekey of
   // someone else's); counts refusals.
   bool allow_bundle_fetch(int64_t account);
+  // Whether this bundle may carry one of `target`'s one-time prekeys (one
+  // per fetcher and target an hour).
+  bool grant_one_time_prekey(int64_t fetcher, std::string_view target);
   void on_session_closed(Session* session);
   void log_stats();
   bool draining() const { return draining_; }
@@ -106,6 +109,7 @@ class Server final : private net::TimerHandler {
   Router router_;
   IpTable ips_;
   AccountBudget bundle_budget_;
+  PrekeyGrants prekey_grants_;
   Stats stats_;
   std::vector<uint8_t> read_buffer_;
   crypto::Bytes scratch_;

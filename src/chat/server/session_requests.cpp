@@ -218,11 +218,16 @@ void Session::handle_fetch_bundle(pb::Request& request) {
   struct State {
     uint64_t rid;
     std::string username;
+    bool one_time;
     ServerStore::BundleResult result;
   };
+  std::string& username = *request.mutable_fetch_bundle()->mutable_username();
+  const bool one_time = server_.grant_one_time_prekey(account_->id, username);
   submit(
-      State{request.id(), std::move(*request.mutable_fetch_bundle()->mutable_username()), {}},
-      [](ServerStore& store, State& st) { st.result = store.take_bundle(st.username); },
+      State{request.id(), std::move(username), one_time, {}},
+      [](ServerStore& store, State& st) {
+        st.result = store.take_bundle(st.username, st.one_time);
+      },
       [](Server& server, Session* s, bool committed, State& st) {
         if (committed && st.result.status == ServerStore::BundleStatus::ok &&
             st.result.remaining < server.options().prekeys_low) {

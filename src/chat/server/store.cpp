@@ -207,7 +207,7 @@ uint32_t ServerStore::store_prekeys(int64_t account_id, const pb::UploadPrekeys&
   return held;
 }
 
-ServerStore::BundleResult ServerStore::take_bundle(std::string_view username) {
+ServerStore::BundleResult ServerStore::take_bundle(std::string_view username, bool one_time) {
   BundleResult r;
   auto owner = account_by_name(username);
   if (!owner) return r;
@@ -229,7 +229,7 @@ ServerStore::BundleResult ServerStore::take_bundle(std::string_view username) {
 
   select_one_time_.reset();
   select_one_time_.bind(1, owner->id);
-  if (select_one_time_.step()) {
+  if (one_time && select_one_time_.step()) {
     auto id = select_one_time_.int64(0);
     auto* otk = r.bundle.mutable_one_time_prekey();
     otk->set_id(static_cast<uint32_t>(id));

@@ -90,7 +90,8 @@ class ServerStore {
     uint32_t remaining = 0;  // one-time prekeys left for the owner after this
   };
   // Hands out one one-time prekey (the oldest id) and deletes it.
-  BundleResult take_bundle(std::string_view username);
+  // `one_time`: false hands out the bundle without a one-time prekey.
+  BundleResult take_bundle(std::string_view username, bool one_time = true);
 
   enum class EnqueueStatus : uint8_t {
     stored,

@@ -81,6 +81,20 @@ TEST(AccountBudget, EachAccountHasItsOwnHourlyBucket) {
   EXPECT_EQ(b.tracked(), 0u);
 }
 
+TEST(PrekeyGrants, OnePerFetcherAndTargetAnHour) {
+  PrekeyGrants g;
+  EXPECT_TRUE(g.grant(1, "bob", 0));
+  EXPECT_FALSE(g.grant(1, "bob", 1000)) << "the same pair within the hour";
+  EXPECT_TRUE(g.grant(1, "carol", 1000)) << "another target";
+  EXPECT_TRUE(g.grant(2, "bob", 1000)) << "another fetcher";
+  EXPECT_FALSE(g.grant(1, "bob", PrekeyGrants::kWindowMs - 1));
+  EXPECT_TRUE(g.grant(1, "bob", PrekeyGrants::kWindowMs));
+  g.sweep(PrekeyGrants::kWindowMs + 1000);
+  EXPECT_EQ(g.tracked(), 1u) << "only the grant renewed at the window's end is left";
+  g.sweep(3 * PrekeyGrants::kWindowMs);
+  EXPECT_EQ(g.tracked(), 0u);
+}
+
 TEST(AccountBudget, ZeroMeansUnlimitedAndTracksNothing) {
   AccountBudget b(0);
   for (int i = 0; i < 1000; ++i) EXPECT_TRUE(b.take(1, 0));
