@@ -58,6 +58,10 @@ int main(int argc, char** argv) {
   app.add_option("--registrations-per-hour", o.registrations_per_hour,
                  "new accounts per hour per client IP (bursts of that many), 0 = unlimited")
       ->capture_default_str();
+  app.add_option("--one-time-prekeys-per-hour", o.one_time_prekeys_per_hour,
+                 "one-time prekeys of one user handed to one account per hour (later bundles come "
+                 "without), 0 = unlimited")
+      ->capture_default_str();
   app.add_option("--bundles-per-hour", o.bundles_per_hour,
                  "prekey bundles fetched per hour per account (bursts of that many), 0 = unlimited")
       ->capture_default_str();

@@ -79,30 +79,4 @@ uint32_t IpTable::connections(std::string_view ip) const {
   return it == table_.end() ? 0 : it->second.connections;
 }
 
-bool PrekeyGrants::grant(int64_t fetcher, std::string_view target, uint64_t now_ms) {
-  std::string key = std::to_string(fetcher);
-  key += '/';
-  key += target;
-  auto [it, fresh] = granted_.try_emplace(std::move(key), now_ms);
-  if (fresh) return true;
-  if (now_ms - it->second < kWindowMs) return false;
-  it->second = now_ms;
-  return true;
-}
-
-void PrekeyGrants::sweep(uint64_t now_ms) {
-  std::erase_if(granted_, [&](auto& kv) { return now_ms - kv.second >= kWindowMs; });
-}
-
-bool AccountBudget::take(int64_t account, uint64_t now_ms) {
-  if (per_hour_ == 0) return true;
-  auto it = buckets_.try_emplace(account, TokenBucket(per_hour_, now_ms)).first;
-  return it->second.take(rate_per_s(), per_hour_, now_ms);
-}
-
-void AccountBudget::sweep(uint64_t now_ms) {
-  std::erase_if(buckets_,
-                [&](auto& kv) { return kv.second.full(rate_per_s(), per_hour_, now_ms); });
-}
-
 }  // namespace ferry::chat::server

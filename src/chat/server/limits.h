@@ -3,6 +3,7 @@
 // hourly budget per account (prekey bundles fetched).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -62,39 +63,37 @@ class IpTable {
   std::unordered_map<std::string, Entry> table_;
 };
 
-// Which (fetcher, target) pairs were given one of the target's one-time
-// prekeys within the last hour: one per pair, so no account can take a
-// user's stock by fetching the bundle again and again (later bundles in the
-// hour come without one: X3DH without DH4, as when the stock is empty).
-class PrekeyGrants {
+// One bucket of `per_hour` tokens per key (an account id; a fetcher and a
+// target), refilled at that rate. Keys whose bucket is full again are
+// forgotten by sweep(), so the table only holds keys that spent something
+// within the hour. per_hour 0: unlimited, nothing tracked.
+template <class Key>
+class HourlyBudget {
  public:
-  static constexpr uint64_t kWindowMs = uint64_t{3600} * 1000;
-  // True, and remembered, unless `fetcher` was given one of `target`'s
-  // one-time prekeys within the window.
-  bool grant(int64_t fetcher, std::string_view target, uint64_t now_ms);
-  void sweep(uint64_t now_ms);
-  size_t tracked() const { return granted_.size(); }
-
- private:
-  std::unordered_map<std::string, uint64_t> granted_;  // "fetcher/target" -> when
-};
-
-// One bucket of `per_hour` tokens per account id, refilled at that rate.
-// Accounts whose bucket is full are forgotten by sweep(), so the table only
-// holds accounts that spent something within the hour.
-class AccountBudget {
- public:
-  explicit AccountBudget(uint32_t per_hour) : per_hour_(per_hour) {}
-  // Spends one of `account`'s tokens; false when none is left. Always true
-  // when per_hour is 0 (unlimited).
-  bool take(int64_t account, uint64_t now_ms);
-  void sweep(uint64_t now_ms);
+  explicit HourlyBudget(uint32_t per_hour) : per_hour_(per_hour) {}
+  // Spends one of `key`'s tokens; false when none is left.
+  bool take(const Key& key, uint64_t now_ms) {
+    if (per_hour_ == 0) return true;
+    auto it = buckets_.try_emplace(key, TokenBucket(per_hour_, now_ms)).first;
+    return it->second.take(rate_per_s(), per_hour_, now_ms);
+  }
+  void sweep(uint64_t now_ms) {
+    std::erase_if(buckets_,
+                  [&](auto& kv) { return kv.second.full(rate_per_s(), per_hour_, now_ms); });
+  }
   size_t tracked() const { return buckets_.size(); }
 
  private:
   double rate_per_s() const { return per_hour_ / 3600.0; }
   uint32_t per_hour_;
-  std::unordered_map<int64_t, TokenBucket> buckets_;
+  std::unordered_map<Key, TokenBucket> buckets_;
 };
+
+// Bundles fetched, per fetching account.
+using AccountBudget = HourlyBudget<int64_t>;
+// One-time prekeys handed out, per fetcher and target ("fetcher/target"):
+// no account can take a user's stock by fetching the bundle again and again
+// (later bundles come without one: X3DH without DH4, as when it is empty).
+using PrekeyGrants = HourlyBudget<std::string>;
 
 }  // namespace ferry::chat::server

@@ -21,9 +21,10 @@ struct ServerOptions {
   std::string public_host;  // host in the printed link; default: the first listen host
 
   uint32_t max_connections = 20'000;
-  uint32_t per_ip_connections = 256;     // 0 = unlimited
-  uint32_t per_ip_new_per_second = 50;   // 0 = unlimited; bursts of twice that
-  uint32_t registrations_per_hour = 20;  // per client IP, 0 = unlimited; bursts of that many
+  uint32_t per_ip_connections = 256;       // 0 = unlimited
+  uint32_t per_ip_new_per_second = 50;     // 0 = unlimited; bursts of twice that
+  uint32_t registrations_per_hour = 20;    // per client IP, 0 = unlimited; bursts of that many
+  uint32_t one_time_prekeys_per_hour = 1;  // per fetcher and target, 0 = unlimited
   uint32_t bundles_per_hour = 100;  // FetchBundle per account, 0 = unlimited; bursts of that many
   size_t max_frame = 65'535;
   double request_rate = 5'000;          // frames per second per connection...

@@ -78,6 +78,7 @@ Server::Server(ServerOptions options)
       ips_(options_.per_ip_connections, options_.per_ip_new_per_second,
            options_.registrations_per_hour),
       bundle_budget_(options_.bundles_per_hour),
+      prekey_grants_(options_.one_time_prekeys_per_hour),
       read_buffer_(64 * 1024) {}
 
 Server::~Server() {
@@ -310,7 +311,10 @@ bool Server::allow_bundle_fetch(int64_t account) {
 }
 
 bool Server::grant_one_time_prekey(int64_t fetcher, std::string_view target) {
-  return prekey_grants_.grant(fetcher, target, loop_.now_ms());
+  std::string key = std::to_string(fetcher);
+  key += '/';
+  key += target;
+  return prekey_grants_.take(key, loop_.now_ms());
 }
 
 void Server::release(const net::SocketAddress& peer) {

@@ -79,8 +79,8 @@ class Server final : private net::TimerHandler {
   // Per-account FetchBundle rate (each one may take a one-time prekey of
   // someone else's); counts refusals.
   bool allow_bundle_fetch(int64_t account);
-  // Whether this bundle may carry one of `target`'s one-time prekeys (one
-  // per fetcher and target an hour).
+  // Whether this bundle may carry one of `target`'s one-time prekeys
+  // (--one-time-prekeys-per-hour per fetcher and target).
   bool grant_one_time_prekey(int64_t fetcher, std::string_view target);
   void on_session_closed(Session* session);
   void log_stats();

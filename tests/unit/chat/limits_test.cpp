@@ -82,16 +82,17 @@ TEST(AccountBudget, EachAccountHasItsOwnHourlyBucket) {
 }
 
 TEST(PrekeyGrants, OnePerFetcherAndTargetAnHour) {
-  PrekeyGrants g;
-  EXPECT_TRUE(g.grant(1, "bob", 0));
-  EXPECT_FALSE(g.grant(1, "bob", 1000)) << "the same pair within the hour";
-  EXPECT_TRUE(g.grant(1, "carol", 1000)) << "another target";
-  EXPECT_TRUE(g.grant(2, "bob", 1000)) << "another fetcher";
-  EXPECT_FALSE(g.grant(1, "bob", PrekeyGrants::kWindowMs - 1));
-  EXPECT_TRUE(g.grant(1, "bob", PrekeyGrants::kWindowMs));
-  g.sweep(PrekeyGrants::kWindowMs + 1000);
-  EXPECT_EQ(g.tracked(), 1u) << "only the grant renewed at the window's end is left";
-  g.sweep(3 * PrekeyGrants::kWindowMs);
+  PrekeyGrants g(1);
+  const uint64_t hour = uint64_t{3600} * 1000;
+  EXPECT_TRUE(g.take("1/bob", 0));
+  EXPECT_FALSE(g.take("1/bob", 1000)) << "the same pair within the hour";
+  EXPECT_TRUE(g.take("1/carol", 1000)) << "another target";
+  EXPECT_TRUE(g.take("2/bob", 1000)) << "another fetcher";
+  EXPECT_FALSE(g.take("1/bob", hour - 1));
+  EXPECT_TRUE(g.take("1/bob", hour));
+  g.sweep(hour + 1000);
+  EXPECT_EQ(g.tracked(), 1u) << "only the one spent at the hour's end is left";
+  g.sweep(3 * hour);
   EXPECT_EQ(g.tracked(), 0u);
 }
 

@@ -25,6 +25,7 @@ class InProcessServer {
     o.page_size = page;
     o.max_output = max_output;
     o.synchronous = "NORMAL";
+    o.one_time_prekeys_per_hour = 0;  // one client drains another's prekeys here
     server_ = std::make_unique<server::Server>(std::move(o));
     std::string error;
     ok_ = server_->start(error);
