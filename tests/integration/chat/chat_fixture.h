@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -128,6 +129,18 @@ class ChatTest : public ::testing::Test {
   void register_user(const std::string& user) {
     auto r = ferry(home(user), {"register", user, "--server", server_->link()});
     ASSERT_EQ(r.code, 0) << r.err;
+  }
+  // `user` loses the phone: the server forgets every account (a new
+  // database, the same key), and `user` registers again from a fresh home,
+  // with a new identity. Other users must register again too.
+  void lose_phone(const std::string& user) {
+    server_->kill9();
+    for (const char* f : {"server.db", "server.db-wal", "server.db-shm"})
+      std::filesystem::remove(server_->data_dir() + "/" + f);
+    server_->start();
+    ASSERT_TRUE(server_->ready());
+    std::filesystem::remove_all(home(user));
+    register_user(user);
   }
 
   std::unique_ptr<RunningServer> server_ = std::make_unique<RunningServer>();

@@ -153,13 +153,7 @@ TEST_F(ChatTest, SafetyNumbersMatchAndAChangedIdentityIsRefusedUntilAccepted) {
 
   // Bob loses his phone: the server forgets him (a new database, same key)
   // and he registers again with a new identity.
-  server_->kill9();
-  for (const char* f : {"server.db", "server.db-wal", "server.db-shm"})
-    std::filesystem::remove(server_->data_dir() + "/" + f);
-  server_->start();
-  ASSERT_TRUE(server_->ready());
-  std::filesystem::remove_all(home("bob"));
-  register_user("bob");
+  lose_phone("bob");
   ferry(home("alice"), {"register", "alice", "--server", server_->link()});
 
   auto refused = ferry(home("alice"), {"send", "bob", "secret"});
@@ -243,16 +237,9 @@ TEST_F(ChatTest, ASignedPrekeyAHeldFirstMessageNeedsOutlivesItsThirtyDays) {
   register_user("bob");
   ASSERT_EQ(ferry(home("alice"), {"send", "bob", "hi"}).code, 0);
   ASSERT_EQ(ferry(home("bob"), {"receive"}).code, 0);  // bob pins alice's identity
-  // alice loses her phone: the server forgets her (a new database, same
-  // key), she registers again with a new identity, and bob's client puts
-  // his prekeys back.
-  server_->kill9();
-  for (const char* f : {"server.db", "server.db-wal", "server.db-shm"})
-    std::filesystem::remove(server_->data_dir() + "/" + f);
-  server_->start();
-  ASSERT_TRUE(server_->ready());
-  std::filesystem::remove_all(home("alice"));
-  register_user("alice");
+  // alice loses her phone and registers again with a new identity; bob's
+  // client puts his prekeys back.
+  lose_phone("alice");
   register_user("bob");
   // Her first message is sealed with bob's signed prekey 1, and held.
   ASSERT_EQ(ferry(home("alice"), {"send", "bob", "new phone"}).code, 0);
