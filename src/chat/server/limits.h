@@ -1,6 +1,7 @@
 // Admission and rate limits: a token bucket (per connection: frames; per
-// client IP: new connections), the per-IP table that holds them, and an
-// hourly budget per account (prekey bundles fetched).
+// client IP: new connections), the per-IP table that holds them, and hourly
+// budgets (bundles per fetching account; one-time prekeys per fetcher and
+// target).
 #pragma once
 
 #include <cstddef>
