@@ -248,11 +248,14 @@ void Messenger::upload_initial_prekeys() {
   store_->set("signed_prekey_uploaded", std::to_string(spk_id));
 }
 
+bool Messenger::signed_prekey_expired(uint32_t id) {
+  auto created = store_->signed_prekey_created_ms(id);
+  return !created || unix_ms() - *created >= kSignedPrekeyLifetimeMs;
+}
+
 bool Messenger::signed_prekey_due() {
   const uint32_t id = signed_prekey_id();
-  auto created = store_->signed_prekey_created_ms(id);
-  return !created || unix_ms() - *created >= kSignedPrekeyLifetimeMs ||
-         store_->get("signed_prekey_uploaded") != std::to_string(id);
+  return signed_prekey_expired(id) || store_->get("signed_prekey_uploaded") != std::to_string(id);
 }
 
 void Messenger::rotate_signed_prekey() {
@@ -263,8 +266,7 @@ void Messenger::rotate_signed_prekey() {
     ~Done() { flag = false; }
   } done{rotating_};
   uint32_t id = signed_prekey_id();
-  auto created = store_->signed_prekey_created_ms(id);
-  if (!created || unix_ms() - *created >= kSignedPrekeyLifetimeMs) {
+  if (signed_prekey_expired(id)) {
     id = id + 1 == 0 ? 1 : id + 1;
     auto spk = crypto::generate_signed_prekey(*identity_, id);
     db::Transaction tx(store_->db());
@@ -273,7 +275,7 @@ void Messenger::rotate_signed_prekey() {
     tx.commit();
   }
   // Until the server has it, it hands out the old one, which we still hold:
-  // nothing is lost if this upload fails; the next connection tries again.
+  // nothing is lost if this upload fails; the next check tries again.
   if (store_->get("signed_prekey_uploaded") != std::to_string(id)) {
     pb::Request up;
     add_signed_prekey(*up.mutable_upload_prekeys(), id);

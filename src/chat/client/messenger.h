@@ -130,6 +130,7 @@ class Messenger {
   void add_signed_prekey(pb::UploadPrekeys& u, uint32_t id);
   // The current signed prekey is a week old, or the server may not have it.
   bool signed_prekey_due();
+  bool signed_prekey_expired(uint32_t id);  // made a week ago or more
   // Sets signed_prekey_due_ and forgets signed prekeys replaced 30 days ago
   // that no held message needs.
   void check_signed_prekey();
