@@ -144,6 +144,39 @@ TEST(Limits, RunningOutOfDescriptorsIsCountedAndRecovers) {
   EXPECT_TRUE(wait_until([&] { return relayed(again, port); }, 3s));
 }
 
+// The stats page shares the proxy's descriptors: out of them, it stops
+// watching its listener for a moment instead of spinning a core on accept,
+// and answers the request that waited once descriptors are free again.
+TEST(Limits, TheStatsPageOutOfDescriptorsPausesAndThenAnswers) {
+  TestUpstream up;
+  uint16_t port = free_port();
+  RunningProxy proxy(simple_config(port, up.port(), "", "", "health_check_interval = \"0s\"\n"));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+  ASSERT_TRUE(http_get(proxy.stats_port(), "/healthz").has_value());
+  const pid_t pid = proxy.process().pid();
+  rlimit before{};
+  ASSERT_EQ(::prlimit(pid, RLIMIT_NOFILE, nullptr, &before), 0);
+  rlimit none{static_cast<rlim_t>(lowest_free_fd(pid)), before.rlim_max};
+  ASSERT_EQ(::prlimit(pid, RLIMIT_NOFILE, &none, nullptr), 0);
+
+  // The kernel completes the connection; the proxy cannot accept it.
+  net::Fd waiting = connect_to("127.0.0.1", proxy.stats_port());
+  ASSERT_TRUE(waiting);
+  ASSERT_TRUE(send_all(waiting.get(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const long ticks_before = proxy.process().cpu_ticks();
+  const bool unanswered = stays_open(waiting.get(), 1s);
+  const long ticks_spent = proxy.process().cpu_ticks() - ticks_before;
+  ASSERT_EQ(::prlimit(pid, RLIMIT_NOFILE, &before, nullptr), 0);
+  EXPECT_TRUE(unanswered) << "answered without a descriptor to accept with";
+  // A spinning accept loop burns the whole second (100 ticks); pausing
+  // 100 ms between tries costs next to nothing.
+  EXPECT_LT(ticks_spent, 50) << "the stats listener spun on accept";
+
+  auto reply = recv_exact(waiting.get(), 12, 3s);
+  ASSERT_TRUE(reply.has_value()) << "the waiting request was never answered";
+  EXPECT_EQ(*reply, "HTTP/1.1 200");
+}
+
 // A health check that finds no descriptor is the proxy's shortage too: the
 // server stays up (it failed the check before the fix, marked down at once).
 TEST(Limits, AHealthCheckWithoutADescriptorBlamesNoServer) {
