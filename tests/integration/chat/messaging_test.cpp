@@ -258,6 +258,40 @@ TEST_F(ChatTest, ASignedPrekeyAHeldFirstMessageNeedsOutlivesItsThirtyDays) {
   EXPECT_EQ(released.out, "alice: new phone\n") << released.err;
 }
 
+// The server names each envelope's sender, and the client prints the name:
+// a server that lies (its database edited here) could make a name with a
+// newline or escape codes pass for another line. The client drops such an
+// envelope with a warning, and acknowledges it so it does not come back.
+TEST_F(ChatTest, AnEnvelopeFromANameNoAccountCanHaveIsDroppedNotPrinted) {
+  register_user("alice");
+  register_user("bob");
+  ASSERT_EQ(ferry(home("bob"), {"send", "alice", "hello"}).code, 0);
+  server_->kill9();
+  {
+    std::string error;
+    auto db = ferry::chat::db::Database::open(server_->data_dir() + "/server.db", "FULL", error);
+    ASSERT_TRUE(db) << error;
+    auto st = db->prepare("UPDATE accounts SET username = ?1 WHERE username = 'bob'");
+    st.bind(1, std::string_view("bob: hello\n\x1b[2Jcarol"));
+    st.step();
+  }
+  server_->start();
+  ASSERT_TRUE(server_->ready()) << server_->process().err();
+
+  auto r = ferry(home("alice"), {"receive", "--wait", "0"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("1 message(s) named an impossible sender and were dropped"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << "an escape code reached the terminal";
+  auto again = ferry(home("alice"), {"receive", "--wait", "0"});
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_EQ(again.out, "");
+  EXPECT_EQ(again.err.find("impossible sender"), std::string::npos)
+      << "it came back: " << again.err;
+}
+
 TEST_F(ChatTest, ChatShowsIncomingMessagesAndDeliveryState) {
   register_user("alice");
   register_user("bob");
