@@ -80,11 +80,12 @@ bool Statement::step() {
 bool Statement::step_constraint() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_DONE || rc == SQLITE_ROW) return true;
-  if ((rc & 0xff) == SQLITE_CONSTRAINT) {
-    sqlite3_reset(stmt_);
-    return false;
-  }
+  // Only "the row is there already": a NOT NULL, CHECK or trigger failure
+  // is an error like any other, not a duplicate to skip quietly.
+  const int extended = sqlite3_extended_errcode(db_);
   sqlite3_reset(stmt_);
+  if (extended == SQLITE_CONSTRAINT_UNIQUE || extended == SQLITE_CONSTRAINT_PRIMARYKEY)
+    return false;
   throw_error(db_, rc, "step");
 }
 
