@@ -186,6 +186,45 @@ TEST_F(ChatTest, SafetyNumbersMatchAndAChangedIdentityIsRefusedUntilAccepted) {
   EXPECT_EQ(got.out, "alice: secret\nalice: secret 2\nalice: after accept\n");
 }
 
+// Held messages were acknowledged when they were held: the server has
+// forgotten them, so the held table is their only copy. Opening them once
+// the new identity is accepted must take them out of it in the same
+// transaction that stores them; a failure in between (a trigger that fails
+// every insert plays a broken disk here) leaves them held for the next run.
+TEST_F(ChatTest, AHeldMessageSurvivesAFailureWhileItIsOpened) {
+  register_user("alice");
+  register_user("bob");
+  ASSERT_EQ(ferry(home("alice"), {"send", "bob", "one"}).code, 0);
+  ASSERT_EQ(ferry(home("bob"), {"receive"}).code, 0);
+  lose_phone("bob");
+  ASSERT_EQ(ferry(home("alice"), {"register", "alice", "--server", server_->link()}).code, 0);
+  ASSERT_EQ(ferry(home("bob"), {"send", "alice", "new phone, same bob"}).code, 0);
+  ASSERT_EQ(ferry(home("alice"), {"receive"}).code, 5);  // held
+  ASSERT_EQ(ferry(home("alice"), {"safety-number", "bob", "--accept"}).code, 0);
+
+  std::string error;
+  auto db = ferry::chat::db::Database::open(home("alice") + "/ferry.db", "FULL", error);
+  ASSERT_TRUE(db) << error;
+  auto held_rows = [&] {
+    auto st = db->prepare("SELECT count(*) FROM held");
+    return st.step() ? st.int64(0) : -1;
+  };
+  ASSERT_EQ(held_rows(), 1);
+  db->exec(
+      "CREATE TRIGGER broken_disk BEFORE INSERT ON inbox "
+      "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END");
+  auto failed = ferry(home("alice"), {"receive"});
+  EXPECT_NE(failed.code, 0) << failed.err;
+  EXPECT_EQ(failed.out, "") << failed.err;
+  EXPECT_EQ(held_rows(), 1) << "the held message left the table without being stored";
+
+  db->exec("DROP TRIGGER broken_disk");
+  auto released = ferry(home("alice"), {"receive"});
+  EXPECT_EQ(released.code, 0) << released.err;
+  EXPECT_EQ(released.out, "bob: new phone, same bob\n");
+  EXPECT_EQ(held_rows(), 0);
+}
+
 TEST_F(ChatTest, TheSignedPrekeyIsReplacedWeeklyAndTheOldOneStillOpensLateFirstMessages) {
   register_user("alice");
   register_user("bob");
