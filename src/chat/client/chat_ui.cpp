@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <iostream>
 
-#include "chat/client/cli.h"
+#include "chat/client/printable.h"
 
 namespace ferry::chat::client {
 namespace {

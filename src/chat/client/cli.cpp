@@ -6,6 +6,7 @@
 
 #include "chat/client/chat_ui.h"
 #include "chat/client/messenger.h"
+#include "chat/client/printable.h"
 #include "chat/db/sqlite.h"
 #include "crypto/keys.h"
 
@@ -125,23 +126,6 @@ int cmd_safety_number(Messenger& m, const std::string& peer, bool accept) {
 }
 
 }  // namespace
-
-std::string printable(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (unsigned char c : text) {
-    if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\\') {
-      out += "\\\\";
-    } else if (c < 0x20 || c == 0x7f) {
-      out += '?';
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  return out;
-}
 
 int run_cli(int argc, char** argv) {
   route_protobuf_logs();

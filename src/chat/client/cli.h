@@ -8,7 +8,4 @@ namespace ferry::chat::client {
 
 int run_cli(int argc, char** argv);
 
-// One message as one line: newlines and other control characters escaped.
-std::string printable(const std::string& text);
-
 }  // namespace ferry::chat::client

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "chat/client/printable.h"
 #include "crypto/prekeys.h"
 #include "crypto/random.h"
 #include "crypto/ratchet.h"
@@ -51,6 +52,12 @@ std::string content_bytes(pb::Content& c) {
   return out;
 }
 
+// A server's own words, made safe for a terminal: a hostile server could
+// otherwise print a line that passes for a message ("\nalice: ...").
+std::string server_says(const pb::Error& e) {
+  return printable(e.message());
+}
+
 ClientError server_error(const pb::Error& e, const std::string& what) {
   switch (e.code()) {
     case pb::UNKNOWN_USER:
@@ -64,7 +71,7 @@ ClientError server_error(const pb::Error& e, const std::string& what) {
     default:
       return ClientError(
           ExitCode::error,
-          "the server refused (" + std::string(error_code_name(e.code())) + "): " + e.message());
+          "the server refused (" + std::string(error_code_name(e.code())) + "): " + server_says(e));
   }
 }
 
@@ -281,7 +288,7 @@ void Messenger::rotate_signed_prekey() {
     add_signed_prekey(*up.mutable_upload_prekeys(), id);
     auto answer = call(up);
     if (answer.has_error()) {
-      warn("could not upload a new signed prekey: " + answer.error().message());
+      warn("could not upload a new signed prekey: " + server_says(answer.error()));
       return;
     }
     store_->set("signed_prekey_uploaded", std::to_string(id));
@@ -342,7 +349,7 @@ void Messenger::replenish_prekeys() {
   }
   auto answer = call(up);
   replenishing_ = false;
-  if (answer.has_error()) warn("could not upload new prekeys: " + answer.error().message());
+  if (answer.has_error()) warn("could not upload new prekeys: " + server_says(answer.error()));
 }
 
 // ---------------------------------------------------------------------------
