@@ -45,6 +45,8 @@ void ServerState::mark(bool up, const char* why) {
   bool was = metrics_.up.exchange(up, std::memory_order_relaxed);
   if (was == up) return;
   if (up) {
+    // A fresh start: the failures that took it down do not count again.
+    metrics_.consecutive_failures.store(0, std::memory_order_relaxed);
     log::info("upstream_server_up", {{"upstream", upstream()}, {"server", label()}});
   } else {
     log::warn("upstream_server_down",

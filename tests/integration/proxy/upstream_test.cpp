@@ -94,6 +94,57 @@ TEST(Upstream, HealthChecksBringAServerBackUp) {
 namespace ferry::test {
 namespace {
 
+// A server a health check brought back up needs three failed connects in a
+// row again before it goes down: the failures from before it went down do
+// not count (they did, and one more failure took it down for a whole
+// health-check interval).
+TEST(Upstream, AServerBroughtBackUpNeedsThreeFailuresInARowAgainToGoDown) {
+  const uint16_t server_port = free_port();
+  auto listen_as_server = [&] {  // a bare listener: the kernel completes connects
+    std::string error;
+    net::ListenOptions opts;
+    net::Fd fd =
+        net::listen_tcp(*net::SocketAddress::from_numeric("127.0.0.1", server_port), opts, error);
+    EXPECT_TRUE(fd) << error;
+    return fd;
+  };
+  auto failed_connect = [&](uint16_t port) {
+    net::Fd c = connect_to("127.0.0.1", port);
+    return c && wait_closed(c.get(), 3s);
+  };
+  net::Fd server = listen_as_server();
+  uint16_t port = free_port();
+  RunningProxy proxy(simple_config(port, server_port, "", "", "health_check_interval = \"1s\"\n"));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+  ASSERT_TRUE(wait_until([&] { return proxy.metric("ferry_upstream_server_up") == 1; }, 5s));
+
+  server.reset();  // it goes away: three failed connects take it down
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(failed_connect(port));
+  ASSERT_TRUE(wait_until([&] { return proxy.metric("ferry_upstream_server_up") == 0; }, 3s));
+  server = listen_as_server();  // back: the next health check says so
+  ASSERT_TRUE(wait_until([&] { return proxy.metric("ferry_upstream_server_up") == 1; }, 5s));
+
+  // One failed connect now leaves it up. A health check that fails in the
+  // same moment would take it down by itself: then that try proves nothing.
+  bool checked = false;
+  for (int attempt = 0; attempt < 5 && !checked; ++attempt) {
+    const double probes_failed = proxy.metric("ferry_upstream_health_check_failures_total");
+    const double connects_failed = proxy.metric("ferry_upstream_connect_failures_total");
+    server.reset();
+    ASSERT_TRUE(failed_connect(port));
+    ASSERT_TRUE(
+        proxy.wait_metric("ferry_upstream_connect_failures_total", {}, connects_failed + 1));
+    const bool up = proxy.metric("ferry_upstream_server_up") == 1;
+    if (proxy.metric("ferry_upstream_health_check_failures_total") == probes_failed) {
+      EXPECT_TRUE(up) << "one failed connect took the server down again";
+      checked = true;
+    }
+    server = listen_as_server();
+    ASSERT_TRUE(wait_until([&] { return proxy.metric("ferry_upstream_server_up") == 1; }, 5s));
+  }
+  EXPECT_TRUE(checked) << "a health check failed alongside every try";
+}
+
 TEST(Upstream, ResolvesHostnamesAndTriesEachAddress) {
   // "localhost" may resolve to ::1 and 127.0.0.1; the upstream listens on
   // 127.0.0.1 only, so a refused ::1 must lead to the next address.
