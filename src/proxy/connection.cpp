@@ -83,6 +83,10 @@ void Connection::read_proxy_header() {
     r.status = pp::Status::invalid;
     r.error = "header too long";
   }
+  if (r.status == pp::Status::incomplete && client_hup_seen_) {
+    r.status = pp::Status::invalid;  // the rest can never come: do not hold a slot for it
+    r.error = "closed before the header ended";
+  }
   if (r.status == pp::Status::incomplete) return;  // wait for the rest, under the timer
   if (r.status == pp::Status::invalid) {
     counters().proxy_header_errors.add();

@@ -430,6 +430,27 @@ TEST(ProxyProtocol, MalformedHeadersAreClosedAtOnceAndCounted) {
   EXPECT_TRUE(ok.echoed);
 }
 
+// A client that half-closes before its header is complete will never finish
+// it: closed and counted as invalid at once, not held until the timeout.
+TEST(ProxyProtocol, AHeaderCutShortByTheClientsFinIsClosedAtOnce) {
+  TestUpstream up;
+  uint16_t port = free_port();
+  RunningProxy proxy(accepting_config(port, up.port(), "60s"));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+  std::string v2 = valid_v2();
+  for (const std::string& part :
+       {std::string("PROXY TCP4 198.51.100.7 192.0"), v2.substr(0, v2.size() - 3)}) {
+    net::Fd fd = connect_to("127.0.0.1", port);
+    ASSERT_TRUE(fd && send_all(fd.get(), part));
+    ASSERT_EQ(::shutdown(fd.get(), SHUT_WR), 0);
+    EXPECT_TRUE(wait_closed(fd.get(), 3s)) << "held until the handshake timeout";
+  }
+  EXPECT_TRUE(proxy.wait_metric("ferry_proxy_header_errors_total", {"reason=\"invalid\""}, 2))
+      << proxy.metrics();
+  EXPECT_EQ(proxy.metric("ferry_proxy_header_errors_total", {"reason=\"timeout\""}), 0);
+  EXPECT_EQ(up.accepted(), 0u);
+}
+
 TEST(ProxyProtocol, AnIncompleteHeaderIsClosedAtTheHandshakeTimeout) {
   TestUpstream up;
   uint16_t port = free_port();
