@@ -515,8 +515,13 @@ void Connection::on_timer() {
       counters().proxy_header_timeouts.add();
       close(CloseReason::handshake_timeout);
       return;
-    case Stage::awaiting_data:  // a LOCAL header, then nothing
     case Stage::tls_handshake:
+      // What a network that drops the ServerHello looks like: counted with
+      // the other TLS failures, so the alert on them sees it.
+      counters().tls_handshake_timeouts.add();
+      close(CloseReason::handshake_timeout);
+      return;
+    case Stage::awaiting_data:  // a LOCAL header, then nothing
       close(CloseReason::handshake_timeout);
       return;
     case Stage::connecting:

@@ -64,6 +64,7 @@ struct alignas(64) ListenerCounters {
   Counter bytes_to_clients;
   Counter tls_handshakes;
   Counter tls_handshake_failures;
+  Counter tls_handshake_timeouts;
   Counter proxy_header_errors;
   Counter proxy_header_timeouts;
   Counter accept_failures;  // accept(2) out of descriptors or memory

@@ -131,8 +131,14 @@ std::string render_prometheus(const StatsSnapshot& s) {
   });
   per_listener("ferry_tls_handshakes_total", "counter", "TLS handshakes completed.",
                &LC::tls_handshakes);
-  per_listener("ferry_tls_handshake_failures_total", "counter", "TLS handshakes that failed.",
-               &LC::tls_handshake_failures);
+  w.family("ferry_tls_handshake_failures_total", "counter",
+           "TLS handshakes that failed or did not finish in time, by reason.");
+  m.for_each_listener([&](const ListenerMetrics& l) {
+    w.sample("ferry_tls_handshake_failures_total", {{"listener", l.name}, {"reason", "error"}},
+             l.sum(&LC::tls_handshake_failures));
+    w.sample("ferry_tls_handshake_failures_total", {{"listener", l.name}, {"reason", "timeout"}},
+             l.sum(&LC::tls_handshake_timeouts));
+  });
   per_listener("ferry_accept_errors_total", "counter",
                "Accepts that failed for want of file descriptors or memory (listener paused).",
                &LC::accept_failures);
@@ -214,7 +220,7 @@ std::string render_html(const StatsSnapshot& s) {
         "<td>{}</td><td>{}</td></tr>",
         html_escape(l.name), html_escape(l.listen), l.active.load(std::memory_order_relaxed),
         l.sum(&LC::accepted), refused, l.sum(&LC::bytes_from_clients), l.sum(&LC::bytes_to_clients),
-        l.sum(&LC::tls_handshake_failures),
+        l.sum(&LC::tls_handshake_failures) + l.sum(&LC::tls_handshake_timeouts),
         l.sum(&LC::proxy_header_errors) + l.sum(&LC::proxy_header_timeouts));
   });
   out +=
