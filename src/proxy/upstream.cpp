@@ -37,7 +37,7 @@ bool ServerState::next_address(net::SocketAddress& out) {
 bool ServerState::address_at(uint32_t start, uint32_t i, net::SocketAddress& out) const {
   auto list = addresses();
   if (!list || i >= list->size()) return false;
-  out = (*list)[(start + i) % list->size()];
+  out = (*list)[(start % list->size() + i) % list->size()];  // no wrap at 2^32
   return true;
 }
 
@@ -77,7 +77,7 @@ bool UpstreamState::any_up() const {
 ServerState* UpstreamState::candidate(uint32_t start, uint32_t& attempt) {
   const auto n = static_cast<uint32_t>(servers_.size());
   while (attempt < n) {
-    ServerState* s = servers_[(start + attempt) % n].get();
+    ServerState* s = servers_[(start % n + attempt) % n].get();  // no wrap at 2^32
     ++attempt;
     if (s->up()) return s;
   }
