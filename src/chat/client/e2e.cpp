@@ -108,8 +108,9 @@ E2E::Opened E2E::accept_prekey_message(const std::string& sender, std::string_vi
   std::optional<crypto::OneTimePrekeyPair> otk;
   if (info->one_time_prekey_id) {
     auto data = store_.one_time_prekey(*info->one_time_prekey_id);
-    // Already used (and deleted): this is a replay of a first message.
-    if (!data) return {Status::duplicate, {}};
+    // Not a replay (its base key would be known): the key was handed out
+    // twice, or never was ours. Unreadable, and said so, not skipped quietly.
+    if (!data) return {};
     auto parsed = crypto::OneTimePrekeyPair::deserialize(crypto::as_bytes(*data));
     if (!parsed) return {};
     otk = std::move(parsed).value();

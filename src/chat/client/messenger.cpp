@@ -239,20 +239,44 @@ void Messenger::upload_initial_prekeys() {
   pb::Request up;
   auto* u = up.mutable_upload_prekeys();
   add_signed_prekey(*u, spk_id);
-  for (uint32_t id = 1; id <= kPrekeyBatch; ++id) {
-    auto data = store_->one_time_prekey(id);
-    if (!data) continue;
-    auto k = crypto::OneTimePrekeyPair::deserialize(crypto::as_bytes(*data));
-    if (!k) continue;
-    auto p = k->public_part();
-    auto* o = u->add_one_time_prekeys();
-    o->set_id(p.id);
-    o->set_public_key(std::string(p.public_key.begin(), p.public_key.end()));
+  // Each one-time prekey is offered to the server once: one offered before
+  // may have been handed out already, its first message still on the way,
+  // and a second handing out would make that message unreadable. So the
+  // batch made with the identity goes up once; every later registration (a
+  // server that lost its database, or `register` run again) gets new ones.
+  if (store_->get("prekeys_uploaded") == "1") {
+    add_new_one_time_prekeys(*u);
+  } else {
+    for (uint32_t id = 1; id <= kPrekeyBatch; ++id) {
+      auto data = store_->one_time_prekey(id);
+      if (!data) continue;
+      auto k = crypto::OneTimePrekeyPair::deserialize(crypto::as_bytes(*data));
+      if (!k) continue;
+      add_one_time_prekey(*u, *k);
+    }
+    store_->set("prekeys_uploaded", "1");  // before the call: even a lost answer counts
   }
   auto answer = call(up);
   if (answer.has_error()) throw server_error(answer.error(), "prekeys");
-  store_->set("prekeys_uploaded", "1");
   store_->set("signed_prekey_uploaded", std::to_string(spk_id));
+}
+
+void Messenger::add_one_time_prekey(pb::UploadPrekeys& u, const crypto::OneTimePrekeyPair& k) {
+  auto p = k.public_part();
+  auto* o = u.add_one_time_prekeys();
+  o->set_id(p.id);
+  o->set_public_key(std::string(p.public_key.begin(), p.public_key.end()));
+}
+
+void Messenger::add_new_one_time_prekeys(pb::UploadPrekeys& u) {
+  auto first = static_cast<uint32_t>(std::stoul(store_->get("next_prekey_id").value_or("1")));
+  db::Transaction tx(store_->db());
+  for (auto& k : crypto::generate_one_time_prekeys(first, kPrekeyBatch)) {
+    store_->put_one_time_prekey(k.id, str(k.serialize()));
+    add_one_time_prekey(u, k);
+  }
+  store_->set("next_prekey_id", std::to_string(first + kPrekeyBatch));
+  tx.commit();
 }
 
 bool Messenger::signed_prekey_expired(uint32_t id) {
@@ -331,22 +355,8 @@ void Messenger::replenish_prekeys() {
   if (!prekeys_low_ || replenishing_ || !conn_ || !identity_) return;
   replenishing_ = true;
   prekeys_low_ = false;
-  auto first = static_cast<uint32_t>(std::stoul(store_->get("next_prekey_id").value_or("1")));
-  auto keys = crypto::generate_one_time_prekeys(first, kPrekeyBatch);
   pb::Request up;
-  auto* u = up.mutable_upload_prekeys();
-  {
-    db::Transaction tx(store_->db());
-    for (auto& k : keys) {
-      store_->put_one_time_prekey(k.id, str(k.serialize()));
-      auto p = k.public_part();
-      auto* o = u->add_one_time_prekeys();
-      o->set_id(p.id);
-      o->set_public_key(std::string(p.public_key.begin(), p.public_key.end()));
-    }
-    store_->set("next_prekey_id", std::to_string(first + kPrekeyBatch));
-    tx.commit();
-  }
+  add_new_one_time_prekeys(*up.mutable_upload_prekeys());
   auto answer = call(up);
   replenishing_ = false;
   if (answer.has_error()) warn("could not upload new prekeys: " + server_says(answer.error()));

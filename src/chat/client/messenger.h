@@ -125,6 +125,9 @@ class Messenger {
   void maintain_prekeys();
   void replenish_prekeys();
   void upload_initial_prekeys();
+  static void add_one_time_prekey(pb::UploadPrekeys& u, const crypto::OneTimePrekeyPair& k);
+  // Makes kPrekeyBatch one-time prekeys with new ids, keeps them, adds them to `u`.
+  void add_new_one_time_prekeys(pb::UploadPrekeys& u);
   uint32_t signed_prekey_id();
   // Adds the signed prekey `id` from the home to `u`.
   void add_signed_prekey(pb::UploadPrekeys& u, uint32_t id);

@@ -225,6 +225,22 @@ TEST_F(ChatTest, AHeldMessageSurvivesAFailureWhileItIsOpened) {
   EXPECT_EQ(held_rows(), 0);
 }
 
+// `register` may be run again (it is idempotent), and a server that lost its
+// database needs keys again: neither may hand out a one-time prekey a second
+// time, or one of the two first messages made with it cannot be opened.
+TEST_F(ChatTest, RegisteringAgainNeverOffersAOneTimePrekeyTwice) {
+  register_user("alice");
+  register_user("bob");
+  register_user("carol");
+  ASSERT_EQ(ferry(home("alice"), {"send", "bob", "from alice"}).code, 0);  // takes bob's first
+  register_user("bob");  // bob registers again before reading it
+  ASSERT_EQ(ferry(home("carol"), {"send", "bob", "from carol"}).code, 0);
+  auto r = ferry(home("bob"), {"receive"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "alice: from alice\ncarol: from carol\n");
+  EXPECT_EQ(r.err, "");
+}
+
 TEST_F(ChatTest, TheSignedPrekeyIsReplacedWeeklyAndTheOldOneStillOpensLateFirstMessages) {
   register_user("alice");
   register_user("bob");
