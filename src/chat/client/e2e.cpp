@@ -69,14 +69,15 @@ E2E::Opened E2E::open(const std::string& sender, std::string_view message) {
     auto info = crypto::parse_prekey_message(bytes);
     if (!info) return {};
     std::string identity = to_string(info->sender_identity.bytes());
-    if (contact && (contact->identity_key != identity || !contact->pending_identity_key.empty())) {
-      if (contact->identity_key != identity) store_.set_pending_identity(sender, identity);
+    if (contact && contact->identity_key != identity) {
+      store_.set_pending_identity(sender, identity);
       return {Status::identity_changed, {}};
     }
-  } else if (contact && !contact->pending_identity_key.empty()) {
-    return {Status::identity_changed, {}};
   }
   // An existing session first: a prekey message may belong to one we have.
+  // Every one was made with the accepted key, so what one opens is from
+  // that key's owner, even while a new key waits to be accepted (accepting
+  // it deletes them: what they open must not wait for that).
   bool replayed = false;
   for (const auto& stored : store_.sessions(sender)) {
     auto session = crypto::RatchetSession::deserialize(crypto::as_bytes(stored.state));
@@ -89,6 +90,8 @@ E2E::Opened E2E::open(const std::string& sender, std::string_view message) {
     if (plain.code() == crypto::Errc::replayed) replayed = true;
   }
   if (replayed) return {Status::duplicate, {}};
+  // Nothing we trust opens it: held until the new key is accepted.
+  if (contact && !contact->pending_identity_key.empty()) return {Status::identity_changed, {}};
   if (*type == crypto::RatchetMessageType::prekey) return accept_prekey_message(sender, message);
   return {};
 }

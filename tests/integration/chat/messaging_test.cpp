@@ -241,6 +241,29 @@ TEST_F(ChatTest, RegisteringAgainNeverOffersAOneTimePrekeyTwice) {
   EXPECT_EQ(r.err, "");
 }
 
+// While a contact's new key waits to be accepted, a message the session
+// with the accepted key opens is shown at once: it is from that key's owner,
+// and accepting the new key deletes the session that could open it.
+TEST_F(ChatTest, AMessageTheTrustedSessionOpensIsShownWhileANewKeyWaits) {
+  register_user("alice");
+  register_user("bob");
+  ASSERT_EQ(ferry(home("alice"), {"send", "bob", "one"}).code, 0);
+  ASSERT_EQ(ferry(home("bob"), {"receive"}).code, 0);
+  ASSERT_EQ(ferry(home("bob"), {"send", "alice", "two"}).code, 0);
+  ASSERT_EQ(ferry(home("alice"), {"receive"}).out, "bob: two\n");
+  ASSERT_EQ(ferry(home("bob"), {"send", "alice", "sent before the new key"}).code, 0);
+  {
+    // Alice has seen a new key for bob (how does not matter here: a bundle
+    // or a first message from a new install): it waits for her to accept it.
+    std::string error;
+    auto db = ferry::chat::db::Database::open(home("alice") + "/ferry.db", "FULL", error);
+    ASSERT_TRUE(db) << error;
+    db->exec("UPDATE contacts SET pending_identity_key = randomblob(32) WHERE username = 'bob'");
+  }
+  auto r = ferry(home("alice"), {"receive"});
+  EXPECT_EQ(r.out, "bob: sent before the new key\n") << r.err;
+}
+
 TEST_F(ChatTest, TheSignedPrekeyIsReplacedWeeklyAndTheOldOneStillOpensLateFirstMessages) {
   register_user("alice");
   register_user("bob");
