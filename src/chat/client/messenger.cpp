@@ -615,7 +615,7 @@ void Messenger::process_held() {
     pb::Envelopes batch;
     for (auto& h : store_->held(sender)) {
       auto* e = batch.add_envelopes();
-      e->set_id(h.envelope_id);
+      e->set_id(h.id);  // local: handle_envelopes drops it by this id
       e->set_sender(h.sender);
       e->set_client_id(h.client_id);
       e->set_content(h.content);
@@ -654,8 +654,7 @@ void Messenger::handle_envelopes(const pb::Envelopes& envelopes, bool held) {
         case E2E::Status::duplicate:
           continue;
         case E2E::Status::identity_changed:
-          if (!store_->hold(HeldEnvelope{env.id(), sender, env.client_id(), env.content()}))
-            ++not_held;
+          if (!store_->hold(HeldEnvelope{0, sender, env.client_id(), env.content()})) ++not_held;
           if (std::find(identity_changes_.begin(), identity_changes_.end(), sender) ==
               identity_changes_.end())
             identity_changes_.push_back(sender);

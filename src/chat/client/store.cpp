@@ -8,7 +8,9 @@
 namespace ferry::chat::client {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 2: held messages keyed by a local id and (sender, client_id), not by the
+// server's envelope id (a server that lost its database reuses those).
+constexpr int kSchemaVersion = 2;
 
 constexpr std::string_view kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS settings(key TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -36,9 +38,16 @@ CREATE TABLE IF NOT EXISTS inbox(
   id INTEGER PRIMARY KEY AUTOINCREMENT, sender TEXT NOT NULL, client_id INTEGER NOT NULL,
   text TEXT NOT NULL, sent_at_ms INTEGER NOT NULL, received_ms INTEGER NOT NULL,
   shown INTEGER NOT NULL DEFAULT 0, UNIQUE(sender, client_id));
-CREATE TABLE IF NOT EXISTS held(
-  envelope_id INTEGER PRIMARY KEY, sender TEXT NOT NULL, client_id INTEGER NOT NULL,
-  content BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS held_messages(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, sender TEXT NOT NULL, client_id INTEGER NOT NULL,
+  content BLOB NOT NULL, UNIQUE(sender, client_id));
+)sql";
+
+// Version 1 kept held messages by the server's envelope id.
+constexpr std::string_view kHeldFromVersion1 = R"sql(
+INSERT OR IGNORE INTO held_messages(sender, client_id, content)
+  SELECT sender, client_id, content FROM held ORDER BY envelope_id;
+DROP TABLE held;
 )sql";
 
 // Keep only the few most recent sessions per contact (simultaneous starts
@@ -78,12 +87,16 @@ std::unique_ptr<ClientStore> ClientStore::open(const std::string& home, std::str
 }
 
 void ClientStore::create_schema() {
-  auto v = db_->prepare("PRAGMA user_version");
-  v.step();
-  if (v.int64(0) > kSchemaVersion)
+  const int64_t version = [&] {
+    auto v = db_->prepare("PRAGMA user_version");  // finished here: DROP TABLE needs none open
+    v.step();
+    return v.int64(0);
+  }();
+  if (version > kSchemaVersion)
     throw db::DbError("made by a newer ferry; upgrade ferry to use it", 0);
   db::Transaction tx(*db_);
   db_->exec(kSchema);
+  if (version == 1) db_->exec(kHeldFromVersion1);
   db_->exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
   tx.commit();
 }
@@ -370,26 +383,25 @@ void ClientStore::mark_shown(int64_t id) {
 }
 
 bool ClientStore::hold(const HeldEnvelope& e) {
-  // Already held (delivered again): nothing new takes room.
-  auto already = db_->prepare("SELECT 1 FROM held WHERE envelope_id=?1");
-  already.bind(1, as_i64(e.envelope_id));
+  // Already held (delivered again): nothing new takes room. Known by the
+  // sender's own id for it, as the inbox knows messages.
+  auto already = db_->prepare("SELECT 1 FROM held_messages WHERE sender=?1 AND client_id=?2");
+  already.bind(1, e.sender).bind(2, as_i64(e.client_id));
   if (already.step()) return true;
-  auto count = db_->prepare("SELECT COUNT(*), COALESCE(SUM(sender=?1), 0) FROM held");
+  auto count = db_->prepare("SELECT COUNT(*), COALESCE(SUM(sender=?1), 0) FROM held_messages");
   count.bind(1, e.sender);
   if (count.step() && (count.int64(0) >= kMaxHeld || count.int64(1) >= kMaxHeldPerSender))
     return false;
-  auto st = db_->prepare(
-      "INSERT OR IGNORE INTO held(envelope_id, sender, client_id, content) VALUES(?1,?2,?3,?4)");
-  st.bind(1, as_i64(e.envelope_id)).bind(2, e.sender).bind(3, as_i64(e.client_id));
-  st.bind_blob(4, e.content);
+  auto st = db_->prepare("INSERT INTO held_messages(sender, client_id, content) VALUES(?1,?2,?3)");
+  st.bind(1, e.sender).bind(2, as_i64(e.client_id));
+  st.bind_blob(3, e.content);
   st.step();
   return true;
 }
 
 std::vector<HeldEnvelope> ClientStore::held(std::string_view sender) {
   auto st = db_->prepare(
-      "SELECT envelope_id, sender, client_id, content FROM held WHERE sender=?1 "
-      "ORDER BY envelope_id");
+      "SELECT id, sender, client_id, content FROM held_messages WHERE sender=?1 ORDER BY id");
   st.bind(1, sender);
   std::vector<HeldEnvelope> out;
   while (st.step())
@@ -398,15 +410,15 @@ std::vector<HeldEnvelope> ClientStore::held(std::string_view sender) {
 }
 
 std::vector<std::string> ClientStore::held_senders() {
-  auto st = db_->prepare("SELECT DISTINCT sender FROM held ORDER BY sender");
+  auto st = db_->prepare("SELECT DISTINCT sender FROM held_messages ORDER BY sender");
   std::vector<std::string> out;
   while (st.step()) out.push_back(st.text(0));
   return out;
 }
 
-void ClientStore::drop_held(uint64_t envelope_id) {
-  auto st = db_->prepare("DELETE FROM held WHERE envelope_id=?1");
-  st.bind(1, as_i64(envelope_id));
+void ClientStore::drop_held(uint64_t id) {
+  auto st = db_->prepare("DELETE FROM held_messages WHERE id=?1");
+  st.bind(1, as_i64(id));
   st.step();
 }
 

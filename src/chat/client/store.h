@@ -50,7 +50,7 @@ struct InItem {
 };
 
 struct HeldEnvelope {
-  uint64_t envelope_id = 0;
+  uint64_t id = 0;  // local, given by hold(): not the server's envelope id
   std::string sender;
   uint64_t client_id = 0;
   std::string content;
@@ -128,7 +128,7 @@ class ClientStore {
   bool hold(const HeldEnvelope& e);
   std::vector<HeldEnvelope> held(std::string_view sender);
   std::vector<std::string> held_senders();
-  void drop_held(uint64_t envelope_id);
+  void drop_held(uint64_t id);
 
  private:
   ClientStore(std::string home, std::unique_ptr<db::Database> db)

@@ -206,7 +206,7 @@ TEST_F(ChatTest, AHeldMessageSurvivesAFailureWhileItIsOpened) {
   auto db = ferry::chat::db::Database::open(home("alice") + "/ferry.db", "FULL", error);
   ASSERT_TRUE(db) << error;
   auto held_rows = [&] {
-    auto st = db->prepare("SELECT count(*) FROM held");
+    auto st = db->prepare("SELECT count(*) FROM held_messages");
     return st.step() ? st.int64(0) : -1;
   };
   ASSERT_EQ(held_rows(), 1);

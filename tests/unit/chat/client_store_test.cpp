@@ -97,13 +97,50 @@ TEST_F(ClientStoreTest, SessionsNewestFirstAndBounded) {
 }
 
 TEST_F(ClientStoreTest, HeldEnvelopes) {
-  store_->hold({10, "bob", 1, "c1"});
-  store_->hold({11, "bob", 2, "c2"});
-  store_->hold({10, "bob", 1, "c1"});  // ignored
+  store_->hold({0, "bob", 1, "c1"});
+  store_->hold({0, "bob", 2, "c2"});
+  store_->hold({0, "bob", 1, "c1"});  // the same message delivered again: ignored
   EXPECT_EQ(store_->held_senders(), std::vector<std::string>{"bob"});
+  auto held = store_->held("bob");
+  ASSERT_EQ(held.size(), 2u);
+  EXPECT_EQ(held[0].content, "c1");  // in the order they came
+  EXPECT_EQ(held[1].content, "c2");
+  store_->drop_held(held[0].id);
+  ASSERT_EQ(store_->held("bob").size(), 1u);
+  EXPECT_EQ(store_->held("bob")[0].content, "c2");
+}
+
+// The server's envelope ids start again when it loses its database: held
+// messages are known by the sender's own id, so a new one is never taken
+// for one already held.
+TEST_F(ClientStoreTest, HeldMessagesAreKnownBySenderAndClientIdNotByTheServersId) {
+  store_->hold({7, "bob", 1, "before the server lost its data"});
+  store_->hold({7, "bob", 2, "after, with the same envelope id"});
   EXPECT_EQ(store_->held("bob").size(), 2u);
-  store_->drop_held(10);
-  EXPECT_EQ(store_->held("bob").size(), 1u);
+}
+
+// A home made by version 1 (held by envelope id) keeps what it held.
+TEST(ClientStoreMigration, HeldMessagesOfAVersion1HomeAreKept) {
+  TempDir dir;
+  std::string home = dir.path() + "/home";
+  {
+    std::string error;
+    auto store = ClientStore::open(home, error);
+    ASSERT_TRUE(store) << error;
+    store->db().exec(
+        "DROP TABLE held_messages;"
+        "CREATE TABLE held(envelope_id INTEGER PRIMARY KEY, sender TEXT NOT NULL,"
+        " client_id INTEGER NOT NULL, content BLOB NOT NULL);"
+        "INSERT INTO held VALUES(20, 'bob', 5, 'second'), (10, 'bob', 4, 'first');"
+        "PRAGMA user_version=1;");
+  }
+  std::string error;
+  auto store = ClientStore::open(home, error);
+  ASSERT_TRUE(store) << error;
+  auto held = store->held("bob");
+  ASSERT_EQ(held.size(), 2u);
+  EXPECT_EQ(held[0].content, "first");
+  EXPECT_EQ(held[1].content, "second");
 }
 
 TEST_F(ClientStoreTest, ReplacedSignedPrekeysGoThirtyDaysAfterTheirReplacementUnlessKept) {
@@ -136,7 +173,7 @@ TEST_F(ClientStoreTest, HeldEnvelopesAreBoundedPerSenderAndInAll) {
       accepted += store_->hold({id++, "user" + std::to_string(s), id, "c"}) ? 1 : 0;
   }
   EXPECT_EQ(accepted, ClientStore::kMaxHeld - ClientStore::kMaxHeldPerSender);
-  store_->drop_held(1);
+  store_->drop_held(store_->held("bob")[0].id);
   EXPECT_TRUE(store_->hold({id++, "bob", id, "c"})) << "room again once one left";
 }
 
