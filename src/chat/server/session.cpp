@@ -60,7 +60,9 @@ void Session::read_input() {
   auto buf = server_.read_buffer();
   // A few reads per wake-up at most: level-triggered epoll brings us back,
   // and other sessions get their turn in between.
-  for (int i = 0; i < 4 && reading_ && !closed(); ++i) {
+  // A login lookup pauses reading: what came with the handshake is stashed
+  // (one read at most), the rest waits in the socket.
+  for (int i = 0; i < 4 && reading_ && stage_ != Stage::logging_in && !closed(); ++i) {
     ssize_t n = ::recv(fd_.get(), buf.data(), buf.size(), 0);
     if (n > 0) {
       last_activity_ms_ = server_.loop().now_ms();
