@@ -97,6 +97,19 @@ std::string render_prometheus(const StatsSnapshot& s) {
       w.sample(name, {{"listener", l.name}}, l.sum(field));
     });
   };
+  // A counter family split by one label, one field per value.
+  struct Part {
+    const char* value;
+    Counter LC::*field;
+  };
+  auto per_listener_by = [&](const char* name, const char* help, const char* label,
+                             std::initializer_list<Part> parts) {
+    w.family(name, "counter", help);
+    m.for_each_listener([&](const ListenerMetrics& l) {
+      for (const Part& p : parts)
+        w.sample(name, {{"listener", l.name}, {label, p.value}}, l.sum(p.field));
+    });
+  };
 
   per_listener("ferry_connections_accepted_total", "counter", "Connections accepted.",
                &LC::accepted);
@@ -122,34 +135,21 @@ std::string render_prometheus(const StatsSnapshot& s) {
                l.sum_closed(static_cast<CloseReason>(r)));
     }
   });
-  w.family("ferry_bytes_total", "counter", "Bytes relayed, by direction.");
-  m.for_each_listener([&](const ListenerMetrics& l) {
-    w.sample("ferry_bytes_total", {{"listener", l.name}, {"direction", "client_to_upstream"}},
-             l.sum(&LC::bytes_from_clients));
-    w.sample("ferry_bytes_total", {{"listener", l.name}, {"direction", "upstream_to_client"}},
-             l.sum(&LC::bytes_to_clients));
-  });
+  per_listener_by("ferry_bytes_total", "Bytes relayed, by direction.", "direction",
+                  {{"client_to_upstream", &LC::bytes_from_clients},
+                   {"upstream_to_client", &LC::bytes_to_clients}});
   per_listener("ferry_tls_handshakes_total", "counter", "TLS handshakes completed.",
                &LC::tls_handshakes);
-  w.family("ferry_tls_handshake_failures_total", "counter",
-           "TLS handshakes that failed or did not finish in time, by reason.");
-  m.for_each_listener([&](const ListenerMetrics& l) {
-    w.sample("ferry_tls_handshake_failures_total", {{"listener", l.name}, {"reason", "error"}},
-             l.sum(&LC::tls_handshake_failures));
-    w.sample("ferry_tls_handshake_failures_total", {{"listener", l.name}, {"reason", "timeout"}},
-             l.sum(&LC::tls_handshake_timeouts));
-  });
+  per_listener_by(
+      "ferry_tls_handshake_failures_total",
+      "TLS handshakes that failed or did not finish in time, by reason.", "reason",
+      {{"error", &LC::tls_handshake_failures}, {"timeout", &LC::tls_handshake_timeouts}});
   per_listener("ferry_accept_errors_total", "counter",
                "Accepts that failed for want of file descriptors or memory (listener paused).",
                &LC::accept_failures);
-  w.family("ferry_proxy_header_errors_total", "counter",
-           "PROXY protocol headers refused, by reason.");
-  m.for_each_listener([&](const ListenerMetrics& l) {
-    w.sample("ferry_proxy_header_errors_total", {{"listener", l.name}, {"reason", "invalid"}},
-             l.sum(&LC::proxy_header_errors));
-    w.sample("ferry_proxy_header_errors_total", {{"listener", l.name}, {"reason", "timeout"}},
-             l.sum(&LC::proxy_header_timeouts));
-  });
+  per_listener_by("ferry_proxy_header_errors_total", "PROXY protocol headers refused, by reason.",
+                  "reason",
+                  {{"invalid", &LC::proxy_header_errors}, {"timeout", &LC::proxy_header_timeouts}});
 
   w.family("ferry_upstream_server_up", "gauge",
            "1 when the server is resolved and passes health checks.");

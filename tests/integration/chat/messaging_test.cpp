@@ -19,11 +19,19 @@ mode_t mode_of(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 0777) : 0;
 }
 
+// A home's or the server's database, opened beside its processes: what a
+// test reads or changes behind their backs (time passing, a lying server).
+std::unique_ptr<ferry::chat::db::Database> open_db(const std::string& path) {
+  std::string error;
+  auto db = ferry::chat::db::Database::open(path, "FULL", error);
+  EXPECT_TRUE(db) << path << ": " << error;
+  return db;
+}
+
 // The signed prekeys a home holds: id -> created_ms; and making them older,
 // as if that much time had passed (the client reads the clock, not a flag).
 std::map<int64_t, int64_t> signed_prekeys_in(const std::string& home) {
-  std::string error;
-  auto db = ferry::chat::db::Database::open(home + "/ferry.db", "FULL", error);
+  auto db = open_db(home + "/ferry.db");
   std::map<int64_t, int64_t> out;
   if (!db) return out;
   auto st = db->prepare("SELECT id, created_ms FROM signed_prekeys");
@@ -31,9 +39,8 @@ std::map<int64_t, int64_t> signed_prekeys_in(const std::string& home) {
   return out;
 }
 void age_signed_prekeys(const std::string& home, int64_t days) {
-  std::string error;
-  auto db = ferry::chat::db::Database::open(home + "/ferry.db", "FULL", error);
-  ASSERT_TRUE(db) << error;
+  auto db = open_db(home + "/ferry.db");
+  ASSERT_TRUE(db);
   for (const char* sql : {"UPDATE signed_prekeys SET created_ms = created_ms - ?1",
                           "UPDATE signed_prekeys_replaced SET replaced_ms = replaced_ms - ?1"}) {
     auto st = db->prepare(sql);
@@ -202,9 +209,8 @@ TEST_F(ChatTest, AHeldMessageSurvivesAFailureWhileItIsOpened) {
   ASSERT_EQ(ferry(home("alice"), {"receive"}).code, 5);  // held
   ASSERT_EQ(ferry(home("alice"), {"safety-number", "bob", "--accept"}).code, 0);
 
-  std::string error;
-  auto db = ferry::chat::db::Database::open(home("alice") + "/ferry.db", "FULL", error);
-  ASSERT_TRUE(db) << error;
+  auto db = open_db(home("alice") + "/ferry.db");
+  ASSERT_TRUE(db);
   auto held_rows = [&] {
     auto st = db->prepare("SELECT count(*) FROM held_messages");
     return st.step() ? st.int64(0) : -1;
@@ -255,9 +261,8 @@ TEST_F(ChatTest, AMessageTheTrustedSessionOpensIsShownWhileANewKeyWaits) {
   {
     // Alice has seen a new key for bob (how does not matter here: a bundle
     // or a first message from a new install): it waits for her to accept it.
-    std::string error;
-    auto db = ferry::chat::db::Database::open(home("alice") + "/ferry.db", "FULL", error);
-    ASSERT_TRUE(db) << error;
+    auto db = open_db(home("alice") + "/ferry.db");
+    ASSERT_TRUE(db);
     db->exec("UPDATE contacts SET pending_identity_key = randomblob(32) WHERE username = 'bob'");
   }
   auto r = ferry(home("alice"), {"receive"});
@@ -346,9 +351,8 @@ TEST_F(ChatTest, AnEnvelopeFromANameNoAccountCanHaveIsDroppedNotPrinted) {
   ASSERT_EQ(ferry(home("bob"), {"send", "alice", "hello"}).code, 0);
   server_->kill9();
   {
-    std::string error;
-    auto db = ferry::chat::db::Database::open(server_->data_dir() + "/server.db", "FULL", error);
-    ASSERT_TRUE(db) << error;
+    auto db = open_db(server_->data_dir() + "/server.db");
+    ASSERT_TRUE(db);
     auto st = db->prepare("UPDATE accounts SET username = ?1 WHERE username = 'bob'");
     st.bind(1, std::string_view("bob: hello\n\x1b[2Jcarol"));
     st.step();
