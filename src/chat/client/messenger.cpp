@@ -11,9 +11,9 @@
 namespace ferry::chat::client {
 namespace {
 
-constexpr size_t kPrekeyBatch = 100;    // one-time prekeys per upload
-constexpr size_t kSendWindow = 256;     // sends in flight before waiting for answers
-constexpr size_t kMaxText = 16 * 1024;  // bytes of text per message
+constexpr size_t kPrekeyBatch = 100;            // one-time prekeys per upload
+constexpr size_t kSendWindow = 256;             // sends in flight before waiting for answers
+constexpr size_t kMaxText = size_t{16} * 1024;  // bytes of text per message
 // The signed prekey is replaced after a week (as Signal does), so a stolen
 // one opens only the sessions begun with it in that week; a replaced one is
 // kept 30 days more for first messages still on their way to us.
