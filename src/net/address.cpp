@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -122,6 +123,11 @@ std::string_view SocketAddress::ip_bytes() const {
     return {reinterpret_cast<const char*>(&v6->sin6_addr), 16};
   }
   return {};
+}
+
+bool SocketAddress::unspecified() const {
+  std::string_view b = unmapped().ip_bytes();
+  return !b.empty() && std::all_of(b.begin(), b.end(), [](char c) { return c == 0; });
 }
 
 bool SocketAddress::operator==(const SocketAddress& o) const {

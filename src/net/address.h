@@ -53,6 +53,9 @@ class SocketAddress {
 
   // Raw address bytes (4 or 16) - for per-IP tables and PROXY v2.
   std::string_view ip_bytes() const;
+  // 0.0.0.0, :: or ::ffff:0.0.0.0: "any" to bind, but Linux dials it as
+  // loopback, so it is never an upstream.
+  bool unspecified() const;
 
   bool operator==(const SocketAddress& o) const;
 

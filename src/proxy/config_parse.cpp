@@ -364,9 +364,7 @@ class Parser {
         fail(n, key,
              "not a server address: expected \"HOST:PORT\" or \"[IPv6]:PORT\", port 1 to 65535");
       }
-      if (auto sa = net::SocketAddress::from_host_port(*hp);
-          sa && std::all_of(sa->ip_bytes().begin(), sa->ip_bytes().end(),
-                            [](char c) { return c == 0; })) {
+      if (auto sa = net::SocketAddress::from_host_port(*hp); sa && sa->unspecified()) {
         fail(n, key, "the unspecified address cannot be dialled");
       }
       if (std::find(u.servers.begin(), u.servers.end(), *hp) != u.servers.end()) {

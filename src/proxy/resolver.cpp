@@ -53,6 +53,7 @@ bool Resolver::resolve(const net::HostPort& target, AddressList& out, std::strin
   for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
     if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
     auto a = net::SocketAddress::from_sockaddr(ai->ai_addr, ai->ai_addrlen);
+    if (a.unspecified()) continue;  // a name that says 0.0.0.0 must not mean loopback
     a.set_port(target.port);
     bool seen = false;
     for (const auto& b : out) seen = seen || b == a;

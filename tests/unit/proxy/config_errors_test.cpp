@@ -234,6 +234,11 @@ const BadConfig kBad[] = {
      "upstream.chat.servers[0]", "not a server address"},
     {"server is the unspecified address", upstream_with("servers = [\"[::]:80\"]"), 5, 12,
      "upstream.chat.servers[0]", "unspecified address"},
+    {"server is IPv4's unspecified address mapped to IPv6",
+     upstream_with("servers = [\"[::ffff:0.0.0.0]:80\"]"), 5, 12, "upstream.chat.servers[0]",
+     "unspecified address"},
+    {"server is 0.0.0.0", upstream_with("servers = [\"0.0.0.0:80\"]"), 5, 12,
+     "upstream.chat.servers[0]", "unspecified address"},
 
     // Listeners.
     {"listener without listen", "[[listener]]\nupstream = \"chat\"\n", 1, 1, "listener[0].listen",
