@@ -244,8 +244,9 @@ void Session::on_login(std::optional<Account> account, uint32_t one_time_prekeys
     // Bound to the account (replacing its other session) only once a frame
     // from the client decrypts: an IK first message can be replayed by
     // anyone, and proves nothing until then.
+    // Nor is anything pushed before then: a replayer would learn from it.
     account_ = std::move(account);
-    if (one_time_prekeys < server_.options().prekeys_low) push_prekeys_low(one_time_prekeys);
+    if (one_time_prekeys < server_.options().prekeys_low) prekeys_low_at_login_ = one_time_prekeys;
   }
   std::string early = std::move(stash_);
   stash_ = {};
@@ -272,7 +273,10 @@ bool Session::on_transport_frame(std::span<const uint8_t> frame) {
     close(CloseReason::decrypt_failed, ok.error().detail);
     return false;
   }
-  if (account_ && !bound_) bind_account();  // the client holds its keys
+  if (account_ && !bound_) {  // the client holds its keys
+    bind_account();
+    if (prekeys_low_at_login_) push_prekeys_low(*std::exchange(prekeys_low_at_login_, {}));
+  }
   pb::Request request;
   const char* why = "";
   auto decoded = decode_request(plain, request, why);

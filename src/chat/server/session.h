@@ -138,7 +138,9 @@ class Session final : public net::IoHandler, public net::TimerHandler, public ne
   std::string login_key_;
   std::optional<Account> account_;
   bool bound_ = false;  // the router sends this account's envelopes here
-  std::string stash_;   // input that arrived while the login lookup ran
+  // One-time prekeys the account held at login, if few: told once bound.
+  std::optional<uint32_t> prekeys_low_at_login_;
+  std::string stash_;  // input that arrived while the login lookup ran
 
   crypto::Bytes out_;  // frames not yet written
   size_t out_sent_ = 0;
