@@ -212,7 +212,8 @@ void Connection::upstream_failed(const char* why) {
   ServerMetrics& m = server_->metrics();
   m.connect_failures.fetch_add(1, std::memory_order_relaxed);
   uint32_t in_a_row = m.consecutive_failures.fetch_add(1, std::memory_order_relaxed) + 1;
-  if (listener_->upstream->health_checked() && in_a_row >= kPassiveFall) server_->mark(false, why);
+  if (m.checked.load(std::memory_order_relaxed) && in_a_row >= kPassiveFall)
+    server_->mark(false, why);
   log::write_limited(
       log::Level::warn, "upstream_connect_failed",
       {{"upstream", server_->upstream()}, {"server", server_->label()}, {"error", why}});

@@ -41,6 +41,13 @@ class HealthChecker::Probe final : public net::Deferred,
     done(err == 0, err == 0 ? "" : std::strerror(err));
   }
   void on_timer() override { done(false, "timeout"); }
+  // Dropped without a verdict (a reload replaced the checks).
+  void abandon() {
+    finished_ = true;
+    timer_.cancel();
+    fd_.reset();  // also leaves epoll
+    owner_.loop_.defer_delete(this);
+  }
 
  private:
   void skip() {
@@ -95,7 +102,12 @@ void HealthChecker::watch(const std::vector<std::shared_ptr<UpstreamState>>& ups
                           Millis timeout) {
   timeout_ = timeout;
   schedules_.clear();
+  // A verdict of the old configuration's checks must not land after this:
+  // with checks now off, a server it marked down would stay down for good.
+  for (Probe* p : probes_) p->abandon();
+  probes_.clear();
   for (const auto& up : upstreams) {
+    up->take_effect();
     if (!up->health_checked()) continue;
     schedules_.push_back(std::make_unique<Schedule>(*this, up));
     schedules_.back()->arm(0);

@@ -20,7 +20,8 @@ class HealthChecker {
   HealthChecker& operator=(const HealthChecker&) = delete;
   ~HealthChecker();
 
-  // Replaces the checked upstreams (start, reload). Checks start at once.
+  // Replaces the checked upstreams (start, reload), whose health settings
+  // take effect now. Checks start at once; those in flight are dropped.
   void watch(const std::vector<std::shared_ptr<UpstreamState>>& upstreams, Millis timeout);
 
  private:

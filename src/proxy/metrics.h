@@ -99,6 +99,10 @@ struct ServerMetrics {
   // Failed connects in a row from workers; a few mark the server down until
   // the next good health check (passive checking).
   std::atomic<uint32_t> consecutive_failures{0};
+  // Whether the configuration in force checks this server (set when it takes
+  // effect): connections of an older one must not mark it down after a
+  // reload turned checks off, since only a check would bring it back.
+  std::atomic<bool> checked{true};
 };
 
 class Metrics {

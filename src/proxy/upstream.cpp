@@ -58,11 +58,18 @@ UpstreamState::UpstreamState(const UpstreamConfig& config, Metrics& metrics) : c
   for (const net::HostPort& hp : config_.servers) {
     ServerMetrics& m = metrics.server(config_.name, hp.to_string());
     servers_.push_back(std::make_unique<ServerState>(config_.name, hp, m));
+  }
+}
+
+void UpstreamState::take_effect() {
+  for (auto& s : servers_) {
+    ServerMetrics& m = s->metrics();
+    m.checked.store(health_checked(), std::memory_order_relaxed);
     if (!health_checked()) {
       // Only a health check brings a server back up: with checks off (maybe
       // turned off by this reload) none is down.
       m.consecutive_failures.store(0, std::memory_order_relaxed);
-      servers_.back()->mark(true, "");
+      s->mark(true, "");
     }
   }
 }

@@ -71,6 +71,11 @@ class UpstreamState {
   // `start`, skipping servers that are down; nullptr once all were offered.
   ServerState* candidate(uint32_t start, uint32_t& attempt);
 
+  // This configuration is now in force (start, or a reload that bound its
+  // listeners): its health settings apply to the servers' shared state.
+  // Not done when built, since a reload can still fail after that.
+  void take_effect();
+
   // After a reload: take over resolved addresses of servers that stayed.
   // (Health carries over by itself: it lives in the shared ServerMetrics.)
   void inherit(UpstreamState& previous);

@@ -238,6 +238,36 @@ TEST(Upstream, TurningHealthChecksOffByReloadBringsDownServersBack) {
   EXPECT_EQ(proxy.metric("ferry_upstream_server_up"), 1);
 }
 
+// A health check still in flight when a reload turns checks off must not
+// land its verdict afterwards: with checks off, nothing would bring the
+// server back up.
+TEST(Upstream, AHealthCheckInFlightWhenAReloadTurnsChecksOffLeavesNoVerdict) {
+  // A server whose connects hang: its listen queue holds one connection,
+  // which a client fills, so the kernel drops every further SYN.
+  net::Fd upstream;
+  const uint16_t up_port = refusing_port(upstream);
+  ASSERT_NE(up_port, 0);
+  ASSERT_EQ(::listen(upstream.get(), 0), 0);
+  net::Fd filler = connect_to("127.0.0.1", up_port);
+  ASSERT_TRUE(filler);
+  uint16_t port = free_port();
+  const std::string limits = "[limits]\nconnect_timeout = \"2s\"\n";
+  RunningProxy proxy(simple_config(port, up_port, limits, "", "health_check_interval = \"1s\"\n"));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+  // The first check times out at 2 s; by then the next ones are in flight.
+  ASSERT_TRUE(wait_until(
+      [&] { return proxy.metric("ferry_upstream_health_check_failures_total") >= 1; }, 6s))
+      << proxy.metrics();
+
+  proxy.rewrite(simple_config(port, up_port, limits, "", "health_check_interval = \"0s\"\n"));
+  proxy.process().signal(SIGHUP);
+  ASSERT_TRUE(proxy.process().wait_for_log("event=reload_done", 5s)) << proxy.process().err();
+  EXPECT_EQ(proxy.metric("ferry_upstream_server_up"), 1);
+  // Longer than connect_timeout: every check started before the reload is over.
+  EXPECT_FALSE(wait_until([&] { return proxy.metric("ferry_upstream_server_up") == 0; }, 3s))
+      << "a check from before the reload marked the server down: " << proxy.metrics();
+}
+
 TEST(Upstream, AServerRemovedByReloadNoLongerReportsItsState) {
   // Its state would hide that no configured server is up (the documented
   // alert takes the max over ferry_upstream_server_up).
