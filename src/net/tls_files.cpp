@@ -60,13 +60,15 @@ bool read_pem_file(const std::string& path, bool private_key, SecretBuffer& out,
     error = what + path + ": not a regular file";
     return false;
   }
-  if (private_key && (st.st_mode & 077) != 0 && !in_credentials_directory(path)) {
+  const bool loose = (st.st_mode & 077) != 0 && !in_credentials_directory(path);
+  auto refuse_loose = [&](const char* holder) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    error = what + path + " is accessible by group or others (mode " + mode + "); run: chmod 600 " +
-            path;
+    error = holder + path + " is accessible by group or others (mode " + mode +
+            "); run: chmod 600 " + path;
     return false;
-  }
+  };
+  if (private_key && loose) return refuse_loose(what);
   if (static_cast<size_t>(st.st_size) > kMaxPemFile) {
     error = what + path + ": larger than 1 MiB, not a PEM file";
     return false;
@@ -80,6 +82,10 @@ bool read_pem_file(const std::string& path, bool private_key, SecretBuffer& out,
     got += static_cast<size_t>(n);
   }
   out.bytes.resize(got);
+  // A certificate file that holds a key too (WhatsApp's combined .pem) is a
+  // key file, whichever key the configuration names.
+  if (!private_key && loose && out.bytes.find("PRIVATE KEY-----") != std::string::npos)
+    return refuse_loose("certificate file (it holds a private key) ");
   return true;
 }
 

@@ -395,6 +395,21 @@ TEST_F(PemFiles, RefusesAKeyFileOthersCanRead) {
   EXPECT_TRUE(load_identity(cert, key, error)) << error;
 }
 
+// A key inside the certificate file is as secret as the key file, even
+// when the configuration names a separate one.
+TEST_F(PemFiles, RefusesACertificateFileOthersCanReadThatHoldsAKey) {
+  const Identity gen = generate(SelfSignedOptions{});
+  const std::string key = write("key.pem", pem_key(gen.key.get()), 0600);
+  const std::string combined =
+      write("combined.pem", pem_key(gen.key.get()) + pem_cert(gen.chain[0].get()), 0644);
+  std::string error;
+  EXPECT_FALSE(load_identity(combined, key, error));
+  EXPECT_NE(error.find(combined), std::string::npos) << error;
+  EXPECT_NE(error.find("chmod 600"), std::string::npos) << error;
+  const std::string plain = write("cert.pem", pem_cert(gen.chain[0].get()), 0644);
+  EXPECT_TRUE(load_identity(plain, key, error)) << "a certificate alone may be public: " << error;
+}
+
 TEST_F(PemFiles, RefusesAKeyThatIsNotTheCertificates) {
   const Identity a = generate(SelfSignedOptions{});
   const Identity b = generate(SelfSignedOptions{});
