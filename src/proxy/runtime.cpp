@@ -94,10 +94,14 @@ std::shared_ptr<Runtime> build_runtime(const Config& config, Metrics& metrics,
       return nullptr;
     }
     lr->bind_address = *addr;
-    lr->metrics = &metrics.listener(lc.name, lc.listen.to_string());
     rt->listeners.push_back(std::move(lr));
   }
   return rt;
+}
+
+void register_listener_metrics(Runtime& rt, Metrics& metrics) {
+  for (auto& lr : rt.listeners)
+    lr->metrics = &metrics.listener(lr->config.name, lr->config.listen.to_string());
 }
 
 }  // namespace ferry::proxy

@@ -29,7 +29,8 @@ struct ListenerRuntime {
 
 struct Runtime {
   Config config;
-  std::vector<std::shared_ptr<const ListenerRuntime>> listeners;
+  // Not const until published: register_listener_metrics() completes them.
+  std::vector<std::shared_ptr<ListenerRuntime>> listeners;
   std::vector<std::shared_ptr<UpstreamState>> upstreams;
   std::shared_ptr<SSL_CTX> tls;
   // A generated certificate is kept across reloads while [tls] is unchanged,
@@ -42,5 +43,10 @@ struct Runtime {
 // load); the caller keeps running the previous runtime.
 std::shared_ptr<Runtime> build_runtime(const Config& config, Metrics& metrics,
                                        const Runtime* previous, std::string& error);
+
+// Gives each listener its counters, registered under its name: done once the
+// runtime is in force (its listeners bound), so a reload that fails leaves no
+// listener in the metrics that never ran.
+void register_listener_metrics(Runtime& rt, Metrics& metrics);
 
 }  // namespace ferry::proxy

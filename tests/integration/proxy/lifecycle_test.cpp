@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "harness/test_upstream.h"
+#include "net/socket.h"
 #include "proxy_fixture.h"
 
 namespace ferry::test {
@@ -90,6 +91,29 @@ TEST(Lifecycle, ABadConfigOnReloadKeepsThePreviousOne) {
   ASSERT_TRUE(proxy.process().wait_for_log("event=reload_failed", 5s));
   EXPECT_NE(proxy.process().err().find("max_connections"), std::string::npos);
   EXPECT_TRUE(proxy.process().running());
+  net::Fd fd = connect_to("127.0.0.1", a);
+  EXPECT_TRUE(fd && echoes(fd.get()));
+}
+
+// A reload that fails to bind leaves nothing of itself behind: no listener
+// in the metrics that never ran.
+TEST(Lifecycle, AReloadThatCannotBindLeavesNoTrace) {
+  TestUpstream up;
+  uint16_t a = free_port();
+  RunningProxy proxy(simple_config(a, up.port()));
+  ASSERT_TRUE(proxy.started()) << proxy.process().err();
+  // Another program holds the port the new listener wants.
+  std::string error;
+  net::ListenOptions plain;  // no SO_REUSEPORT: nobody else can bind it
+  uint16_t b = free_port();
+  net::Fd taken = net::listen_tcp(*net::SocketAddress::from_numeric("127.0.0.1", b), plain, error);
+  ASSERT_TRUE(taken) << error;
+
+  proxy.rewrite(simple_config(a, up.port()) + "[[listener]]\nname = \"never_ran\"\nlisten = " +
+                "\"127.0.0.1:" + std::to_string(b) + "\"\nupstream = \"up\"\n");
+  proxy.process().signal(SIGHUP);
+  ASSERT_TRUE(proxy.process().wait_for_log("event=reload_failed", 5s)) << proxy.process().err();
+  EXPECT_EQ(proxy.metrics().find("never_ran"), std::string::npos) << proxy.metrics();
   net::Fd fd = connect_to("127.0.0.1", a);
   EXPECT_TRUE(fd && echoes(fd.get()));
 }
