@@ -126,7 +126,8 @@ std::string_view SocketAddress::ip_bytes() const {
 }
 
 bool SocketAddress::unspecified() const {
-  std::string_view b = unmapped().ip_bytes();
+  const SocketAddress plain = unmapped();  // ip_bytes() points into it
+  std::string_view b = plain.ip_bytes();
   return !b.empty() && std::all_of(b.begin(), b.end(), [](char c) { return c == 0; });
 }
 
