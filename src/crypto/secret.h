@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "crypto/bytes.h"
@@ -59,6 +60,10 @@ inline SecretBytes to_secret(ByteView v) {
 }
 inline ByteView view(const SecretBytes& s) {
   return {s.data(), s.size()};
+}
+// For APIs that take text (SQLite binds): a view, so no unwiped copy is made.
+inline std::string_view chars(const SecretBytes& s) {
+  return {reinterpret_cast<const char*>(s.data()), s.size()};
 }
 
 template <size_t N>

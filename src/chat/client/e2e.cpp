@@ -6,9 +6,6 @@
 namespace ferry::chat::client {
 namespace {
 
-std::string to_string(const crypto::SecretBytes& s) {
-  return std::string(reinterpret_cast<const char*>(s.data()), s.size());
-}
 std::string to_string(crypto::ByteView v) {
   return std::string(reinterpret_cast<const char*>(v.data()), v.size());
 }
@@ -40,7 +37,7 @@ void E2E::start_session(const std::string& peer, const crypto::PrekeyBundle& bun
     throw ClientError(ExitCode::error, "cannot start a session with " + peer + ": " +
                                            std::string(session.error().detail));
   if (!contact) store_.put_contact(peer, identity);
-  store_.add_session(peer, to_string(session->serialize()));
+  store_.add_session(peer, crypto::chars(session->serialize()));
 }
 
 std::optional<std::string> E2E::seal(const std::string& peer, std::string_view plaintext) {
@@ -52,11 +49,11 @@ std::optional<std::string> E2E::seal(const std::string& peer, std::string_view p
                                                       peer + " --accept");
   auto sessions = store_.sessions(peer);
   if (sessions.empty()) return std::nullopt;
-  auto session = crypto::RatchetSession::deserialize(crypto::as_bytes(sessions[0].state));
+  auto session = crypto::RatchetSession::deserialize(crypto::view(sessions[0].state));
   if (!session) throw ClientError(ExitCode::error, "the session with " + peer + " is damaged");
   auto message = session->encrypt(crypto::as_bytes(plaintext));
   if (!message) throw ClientError(ExitCode::error, "cannot encrypt for " + peer);
-  store_.update_session(sessions[0].id, to_string(session->serialize()));
+  store_.update_session(sessions[0].id, crypto::chars(session->serialize()));
   return to_string(*message);
 }
 
@@ -80,11 +77,11 @@ E2E::Opened E2E::open(const std::string& sender, std::string_view message) {
   // it deletes them: what they open must not wait for that).
   bool replayed = false;
   for (const auto& stored : store_.sessions(sender)) {
-    auto session = crypto::RatchetSession::deserialize(crypto::as_bytes(stored.state));
+    auto session = crypto::RatchetSession::deserialize(crypto::view(stored.state));
     if (!session) continue;
     auto plain = session->decrypt(bytes);
     if (plain) {
-      store_.update_session(stored.id, to_string(session->serialize()));
+      store_.update_session(stored.id, crypto::chars(session->serialize()));
       return {Status::ok, to_string(crypto::ByteView(*plain))};
     }
     if (plain.code() == crypto::Errc::replayed) replayed = true;
@@ -106,7 +103,7 @@ E2E::Opened E2E::accept_prekey_message(const std::string& sender, std::string_vi
   if (store_.base_key_accepted(base_key)) return {Status::duplicate, {}};
   auto spk_data = store_.signed_prekey(info->signed_prekey_id);
   if (!spk_data) return {};
-  auto spk = crypto::SignedPrekeyPair::deserialize(crypto::as_bytes(*spk_data));
+  auto spk = crypto::SignedPrekeyPair::deserialize(crypto::view(*spk_data));
   if (!spk) return {};
   std::optional<crypto::OneTimePrekeyPair> otk;
   if (info->one_time_prekey_id) {
@@ -114,7 +111,7 @@ E2E::Opened E2E::accept_prekey_message(const std::string& sender, std::string_vi
     // Not a replay (its base key would be known): the key was handed out
     // twice, or never was ours. Unreadable, and said so, not skipped quietly.
     if (!data) return {};
-    auto parsed = crypto::OneTimePrekeyPair::deserialize(crypto::as_bytes(*data));
+    auto parsed = crypto::OneTimePrekeyPair::deserialize(crypto::view(*data));
     if (!parsed) return {};
     otk = std::move(parsed).value();
   }
@@ -123,7 +120,7 @@ E2E::Opened E2E::accept_prekey_message(const std::string& sender, std::string_vi
   if (info->one_time_prekey_id) store_.delete_one_time_prekey(*info->one_time_prekey_id);
   store_.remember_base_key(base_key);
   if (!store_.contact(sender)) store_.put_contact(sender, to_string(info->sender_identity.bytes()));
-  store_.add_session(sender, to_string(accepted->session.serialize()));
+  store_.add_session(sender, crypto::chars(accepted->session.serialize()));
   return {Status::ok, to_string(crypto::ByteView(accepted->plaintext))};
 }
 

@@ -31,9 +31,6 @@ int64_t unix_ms() {
 std::string str(crypto::ByteView v) {
   return std::string(reinterpret_cast<const char*>(v.data()), v.size());
 }
-std::string str(const crypto::SecretBytes& v) {
-  return std::string(reinterpret_cast<const char*>(v.data()), v.size());
-}
 
 uint64_t random_u64() {
   uint64_t v = 0;
@@ -108,13 +105,13 @@ void Messenger::warn(const std::string& line) {
 }
 
 void Messenger::load_keys() {
-  if (auto id = store_->get("identity")) {
-    auto pair = crypto::IdentityKeyPair::deserialize(crypto::as_bytes(*id));
+  if (auto id = store_->get_secret("identity")) {
+    auto pair = crypto::IdentityKeyPair::deserialize(crypto::view(*id));
     if (!pair) throw ClientError(ExitCode::error, "the identity key in the home is damaged");
     identity_.emplace(std::move(pair).value());
   }
-  if (auto login = store_->get("login")) {
-    auto pair = crypto::dh_keypair_from_private(crypto::DhKind::x25519, crypto::as_bytes(*login));
+  if (auto login = store_->get_secret("login")) {
+    auto pair = crypto::dh_keypair_from_private(crypto::DhKind::x25519, crypto::view(*login));
     if (!pair) throw ClientError(ExitCode::error, "the login key in the home is damaged");
     login_.emplace(std::move(pair).value());
   }
@@ -187,14 +184,14 @@ void Messenger::register_account(const std::string& username, const std::string&
     db::Transaction tx(store_->db());
     if (!identity_) {
       auto id = crypto::IdentityKeyPair::generate();
-      store_->set("identity", str(id.serialize()));
+      store_->set("identity", crypto::chars(id.serialize()));
       auto login = crypto::dh_generate(crypto::DhKind::x25519);
-      store_->set("login", str(login.private_key));
+      store_->set("login", crypto::chars(login.private_key));
       auto spk = crypto::generate_signed_prekey(id, 1);
-      store_->put_signed_prekey(spk.id, str(spk.serialize()), unix_ms());
+      store_->put_signed_prekey(spk.id, crypto::chars(spk.serialize()), unix_ms());
       store_->set("signed_prekey_id", "1");
       for (auto& k : crypto::generate_one_time_prekeys(1, kPrekeyBatch))
-        store_->put_one_time_prekey(k.id, str(k.serialize()));
+        store_->put_one_time_prekey(k.id, crypto::chars(k.serialize()));
       store_->set("next_prekey_id", std::to_string(kPrekeyBatch + 1));
     }
     store_->set("server_link", link->to_string());
@@ -224,8 +221,8 @@ uint32_t Messenger::signed_prekey_id() {
 }
 
 void Messenger::add_signed_prekey(pb::UploadPrekeys& u, uint32_t id) {
-  auto spk = crypto::SignedPrekeyPair::deserialize(
-      crypto::as_bytes(store_->signed_prekey(id).value_or("")));
+  auto data = store_->signed_prekey(id);
+  auto spk = crypto::SignedPrekeyPair::deserialize(data ? crypto::view(*data) : crypto::ByteView());
   if (!spk) throw ClientError(ExitCode::error, "the signed prekey in the home is damaged");
   auto pub = spk->public_part();
   u.mutable_signed_prekey()->set_id(pub.id);
@@ -250,7 +247,7 @@ void Messenger::upload_initial_prekeys() {
     for (uint32_t id = 1; id <= kPrekeyBatch; ++id) {
       auto data = store_->one_time_prekey(id);
       if (!data) continue;
-      auto k = crypto::OneTimePrekeyPair::deserialize(crypto::as_bytes(*data));
+      auto k = crypto::OneTimePrekeyPair::deserialize(crypto::view(*data));
       if (!k) continue;
       add_one_time_prekey(*u, *k);
     }
@@ -272,7 +269,7 @@ void Messenger::add_new_one_time_prekeys(pb::UploadPrekeys& u) {
   auto first = static_cast<uint32_t>(std::stoul(store_->get("next_prekey_id").value_or("1")));
   db::Transaction tx(store_->db());
   for (auto& k : crypto::generate_one_time_prekeys(first, kPrekeyBatch)) {
-    store_->put_one_time_prekey(k.id, str(k.serialize()));
+    store_->put_one_time_prekey(k.id, crypto::chars(k.serialize()));
     add_one_time_prekey(u, k);
   }
   store_->set("next_prekey_id", std::to_string(first + kPrekeyBatch));
@@ -301,7 +298,7 @@ void Messenger::rotate_signed_prekey() {
     id = id + 1 == 0 ? 1 : id + 1;
     auto spk = crypto::generate_signed_prekey(*identity_, id);
     db::Transaction tx(store_->db());
-    store_->put_signed_prekey(id, str(spk.serialize()), unix_ms());
+    store_->put_signed_prekey(id, crypto::chars(spk.serialize()), unix_ms());
     store_->set("signed_prekey_id", std::to_string(id));
     tx.commit();
   }

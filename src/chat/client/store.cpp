@@ -61,6 +61,11 @@ uint64_t as_u64(int64_t v) {
   return static_cast<uint64_t>(v);
 }
 
+// Straight from SQLite's row into wiped memory: no std::string copy between.
+crypto::SecretBytes secret_blob(const db::Statement& st, int col) {
+  return crypto::to_secret(crypto::as_bytes(st.blob_view(col)));
+}
+
 }  // namespace
 
 std::unique_ptr<ClientStore> ClientStore::open(const std::string& home, std::string& error) {
@@ -108,6 +113,13 @@ std::optional<std::string> ClientStore::get(std::string_view key) {
   return st.blob(0);
 }
 
+std::optional<crypto::SecretBytes> ClientStore::get_secret(std::string_view key) {
+  auto st = db_->prepare("SELECT value FROM settings WHERE key=?1");
+  st.bind(1, key);
+  if (!st.step()) return std::nullopt;
+  return secret_blob(st, 0);
+}
+
 void ClientStore::set(std::string_view key, std::string_view value) {
   auto st = db_->prepare("INSERT OR REPLACE INTO settings(key, value) VALUES(?1, ?2)");
   st.bind(1, key).bind_blob(2, value);
@@ -134,11 +146,11 @@ void ClientStore::put_signed_prekey(uint32_t id, std::string_view data, int64_t 
   st.step();
 }
 
-std::optional<std::string> ClientStore::signed_prekey(uint32_t id) {
+std::optional<crypto::SecretBytes> ClientStore::signed_prekey(uint32_t id) {
   auto st = db_->prepare("SELECT data FROM signed_prekeys WHERE id=?1");
   st.bind(1, int64_t{id});
   if (!st.step()) return std::nullopt;
-  return st.blob(0);
+  return secret_blob(st, 0);
 }
 
 std::optional<int64_t> ClientStore::signed_prekey_created_ms(uint32_t id) {
@@ -182,11 +194,11 @@ void ClientStore::put_one_time_prekey(uint32_t id, std::string_view data) {
   st.step();
 }
 
-std::optional<std::string> ClientStore::one_time_prekey(uint32_t id) {
+std::optional<crypto::SecretBytes> ClientStore::one_time_prekey(uint32_t id) {
   auto st = db_->prepare("SELECT data FROM one_time_prekeys WHERE id=?1");
   st.bind(1, int64_t{id});
   if (!st.step()) return std::nullopt;
-  return st.blob(0);
+  return secret_blob(st, 0);
 }
 
 void ClientStore::delete_one_time_prekey(uint32_t id) {
@@ -251,7 +263,7 @@ std::vector<StoredSession> ClientStore::sessions(std::string_view username) {
   auto st = db_->prepare("SELECT id, state FROM sessions WHERE username=?1 ORDER BY used DESC");
   st.bind(1, username);
   std::vector<StoredSession> out;
-  while (st.step()) out.push_back(StoredSession{st.int64(0), st.blob(1)});
+  while (st.step()) out.push_back(StoredSession{st.int64(0), secret_blob(st, 1)});
   return out;
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "chat/db/sqlite.h"
+#include "crypto/secret.h"
 
 namespace ferry::chat::client {
 
@@ -25,7 +26,7 @@ struct Contact {
 
 struct StoredSession {
   int64_t id = 0;
-  std::string state;  // RatchetSession::serialize()
+  crypto::SecretBytes state;  // RatchetSession::serialize()
 };
 
 enum class OutState : int64_t { queued = 0, sent = 1, delivered = 2, failed = 3 };
@@ -66,12 +67,14 @@ class ClientStore {
 
   // Settings: small named values (keys, username, server link, proxy).
   std::optional<std::string> get(std::string_view key);
+  // For the private keys kept as settings ("identity", "login").
+  std::optional<crypto::SecretBytes> get_secret(std::string_view key);
   void set(std::string_view key, std::string_view value);
   void erase(std::string_view key);
 
   // Prekeys (private halves, crypto-serialised).
   void put_signed_prekey(uint32_t id, std::string_view data, int64_t now_ms);
-  std::optional<std::string> signed_prekey(uint32_t id);
+  std::optional<crypto::SecretBytes> signed_prekey(uint32_t id);
   std::optional<int64_t> signed_prekey_created_ms(uint32_t id);
   // Notes that the server hands out `current` from `now_ms` on: every other
   // signed prekey not yet noted is replaced then.
@@ -80,7 +83,7 @@ class ClientStore {
   // those in `keep`; returns how many.
   int drop_replaced_signed_prekeys(int64_t replaced_before_ms, const std::set<uint32_t>& keep);
   void put_one_time_prekey(uint32_t id, std::string_view data);
-  std::optional<std::string> one_time_prekey(uint32_t id);
+  std::optional<crypto::SecretBytes> one_time_prekey(uint32_t id);
   void delete_one_time_prekey(uint32_t id);
   uint32_t one_time_prekey_count();
   // Base keys (EK_A) of the prekey messages that started sessions here.

@@ -105,9 +105,14 @@ std::string Statement::text(int col) const {
 }
 
 std::string Statement::blob(int col) const {
+  return std::string(blob_view(col));
+}
+
+std::string_view Statement::blob_view(int col) const {
   const void* p = sqlite3_column_blob(stmt_, col);
-  int n = sqlite3_column_bytes(stmt_, col);
-  return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
+  int n = sqlite3_column_bytes(stmt_, col);  // after column_blob: it may convert the value
+  return p ? std::string_view(static_cast<const char*>(p), static_cast<size_t>(n))
+           : std::string_view();
 }
 
 bool Statement::is_null(int col) const {
@@ -141,6 +146,11 @@ std::unique_ptr<Database> Database::open(const std::string& path, std::string_vi
     db->exec("PRAGMA journal_mode=WAL");
     db->exec("PRAGMA synchronous=" + std::string(synchronous));
     db->exec("PRAGMA foreign_keys=ON");
+    // Deleted rows are zeroed, not left in free space: a used one-time
+    // prekey, a replaced ratchet state or a delivered envelope's metadata
+    // must not outlive its deletion on disk. Debian builds SQLite with this
+    // on; saying so keeps it on with any other build.
+    db->exec("PRAGMA secure_delete=ON");
   } catch (const DbError& e) {
     error = "cannot set up " + path + ": " + e.what();
     return nullptr;

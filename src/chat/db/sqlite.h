@@ -52,6 +52,9 @@ class Statement {
   int64_t int64(int col) const;
   std::string text(int col) const;
   std::string blob(int col) const;
+  // No copy: valid until the next step() or reset(). For secrets, which
+  // the caller copies straight into wiped memory.
+  std::string_view blob_view(int col) const;
   bool is_null(int col) const;
 
  private:

@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "chat/client/store.h"
 #include "test_dir.h"
 
@@ -91,9 +94,9 @@ TEST_F(ClientStoreTest, SessionsNewestFirstAndBounded) {
   for (int i = 0; i < 8; ++i) store_->add_session("bob", "s" + std::to_string(i));
   auto s = store_->sessions("bob");
   ASSERT_EQ(s.size(), 5u);
-  EXPECT_EQ(s[0].state, "s7");
+  EXPECT_EQ(crypto::chars(s[0].state), "s7");
   store_->update_session(s[4].id, "s3-used");
-  EXPECT_EQ(store_->sessions("bob")[0].state, "s3-used");
+  EXPECT_EQ(crypto::chars(store_->sessions("bob")[0].state), "s3-used");
 }
 
 TEST_F(ClientStoreTest, HeldEnvelopes) {
@@ -175,6 +178,26 @@ TEST_F(ClientStoreTest, HeldEnvelopesAreBoundedPerSenderAndInAll) {
   EXPECT_EQ(accepted, ClientStore::kMaxHeld - ClientStore::kMaxHeldPerSender);
   store_->drop_held(store_->held("bob")[0].id);
   EXPECT_TRUE(store_->hold({id++, "bob", id, "c"})) << "room again once one left";
+}
+
+// A deleted one-time prekey or a replaced ratchet state must not stay in the
+// database file's free space: forward secrecy ends at whatever a stolen
+// laptop's disk still holds.
+TEST_F(ClientStoreTest, DeletedKeysAndReplacedSessionStatesLeaveNoTraceInTheFile) {
+  const std::string kept(40, 'K'), deleted(40, 'D'), old_state(48, 'O'), new_state(56, 'N');
+  store_->put_one_time_prekey(1, kept);
+  store_->put_one_time_prekey(2, deleted);
+  auto id = store_->add_session("bob", old_state);
+  store_->delete_one_time_prekey(2);
+  store_->update_session(id, new_state);
+  store_.reset();  // closing checkpoints the WAL into ferry.db and removes it
+
+  std::ifstream f(dir_.path() + "/home/ferry.db", std::ios::binary);
+  const std::string file((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  ASSERT_NE(file.find(kept), std::string::npos) << "the scan would not see a key";
+  ASSERT_NE(file.find(new_state), std::string::npos);
+  EXPECT_EQ(file.find(deleted), std::string::npos) << "a deleted one-time prekey is in the file";
+  EXPECT_EQ(file.find(old_state), std::string::npos) << "a replaced session state is in the file";
 }
 
 }  // namespace
