@@ -3,7 +3,6 @@
 
 #include <gtest/gtest.h>
 
-#include "crypto/noise/framing.h"
 #include "test_util.h"
 
 namespace ferry::crypto::noise {
@@ -179,7 +178,7 @@ TEST(Pipes, BadConfigIsRefused) {
   EXPECT_EQ(c->write_message(Bytes(kMaxPipesPayload + 1, 0)).code(), Errc::too_large);
   auto big = c->write_message(Bytes(kMaxPipesPayload, 0));
   ASSERT_TRUE(big);
-  EXPECT_LE(big->size(), kMaxFrameBody);
+  EXPECT_LE(big->size(), kMaxMessageLen);
 }
 
 TEST(Pipes, DifferentProloguesFail) {
@@ -187,36 +186,6 @@ TEST(Pipes, DifferentProloguesFail) {
   auto c = PipesInitiator::create(client, std::nullopt, as_bytes("a"));
   auto s = PipesResponder::create(server, as_bytes("b"));
   EXPECT_FALSE(handshake(*c, *s).ok);
-}
-
-TEST(Framing, RoundTripInArbitraryChunks) {
-  FERRY_SEEDED(rnd);
-  std::vector<Bytes> bodies = {Bytes{}, rnd.bytes(1), rnd.bytes(300), rnd.bytes(kMaxFrameBody)};
-  Bytes stream;
-  for (const auto& b : bodies) ASSERT_TRUE(append_frame(stream, b));
-  EXPECT_EQ(stream[0], 0u);
-  EXPECT_EQ(stream[1], 0u);
-  FrameReader reader;
-  std::vector<Bytes> got;
-  size_t pos = 0;
-  while (pos < stream.size()) {
-    size_t n = std::min(stream.size() - pos, 1 + rnd.below(5000));
-    ASSERT_TRUE(reader.feed(ByteView(stream).subspan(pos, n)));
-    pos += n;
-    while (auto f = reader.next()) got.push_back(*f);
-  }
-  EXPECT_EQ(got, bodies);
-  EXPECT_EQ(reader.buffered(), 0u);
-  Bytes out;
-  EXPECT_EQ(append_frame(out, Bytes(kMaxFrameBody + 1, 0)).code(), Errc::too_large);
-}
-
-TEST(Framing, BufferIsBounded) {
-  FrameReader reader;
-  Bytes chunk(FrameReader::kMaxBuffered / 2, 0xff);  // a huge declared length never completes
-  ASSERT_TRUE(reader.feed(chunk));
-  ASSERT_TRUE(reader.feed(chunk));  // not drained: everything is still buffered
-  EXPECT_EQ(reader.feed(Bytes{1}).code(), Errc::too_large);
 }
 
 }  // namespace
