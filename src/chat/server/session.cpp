@@ -46,7 +46,8 @@ void Session::on_io(uint32_t events) {
     if (closed()) return;
   }
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-    if (reading_ && !half_closed_) {
+    // Paused while the login lookup runs; a hang-up is reported even then.
+    if (reading_ && !half_closed_ && stage_ != Stage::logging_in) {
       read_input();
     } else if (events & (EPOLLHUP | EPOLLERR)) {
       close(CloseReason::io_error, "connection reset while paused");
@@ -91,12 +92,6 @@ void Session::read_input() {
 
 void Session::consume(std::span<const uint8_t> bytes) {
   if (stage_ == Stage::proxy_header && !consume_proxy_header(bytes)) return;
-  if (stage_ == Stage::logging_in) {
-    // Reading is paused while the login lookup runs; what came with the last
-    // handshake message (at most one read) waits here.
-    stash_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    return;
-  }
   bool completed = false;
   while (!closed()) {
     auto r = decoder_.next(bytes);
@@ -113,6 +108,8 @@ void Session::consume(std::span<const uint8_t> bytes) {
     completed = true;
     if (!on_frame(r.frame)) return;
     if (stage_ == Stage::logging_in) {
+      // Reading stops for the login lookup; what came with the handshake
+      // message (the rest of this one read) waits here.
       stash_.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
       return;
     }

@@ -140,7 +140,7 @@ class Session final : public net::IoHandler, public net::TimerHandler, public ne
   bool bound_ = false;  // the router sends this account's envelopes here
   // One-time prekeys the account held at login, if few: told once bound.
   std::optional<uint32_t> prekeys_low_at_login_;
-  std::string stash_;  // input that arrived while the login lookup ran
+  std::string stash_;  // input that came with the handshake, kept for after the login lookup
 
   crypto::Bytes out_;  // frames not yet written
   size_t out_sent_ = 0;

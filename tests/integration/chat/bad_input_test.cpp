@@ -151,6 +151,28 @@ TEST_F(BadInputTest, AReplayedLoginDoesNotReplaceTheAccountsSession) {
   EXPECT_EQ(server_.stats()["closed_replaced"], replaced);
 }
 
+TEST_F(BadInputTest, AResetDuringTheLoginLookupIsClosedAtOnce) {
+  // While the login lookup waits for the store the session reads nothing. A
+  // client that resets then must be closed on its hang-up at once: the
+  // hang-up is reported whatever the session asked for, and left unanswered
+  // it would wake the event loop again and again until the lookup ended.
+  std::string error;
+  auto db = ferry::chat::db::Database::open(server_.data_dir() + "/server.db", "NORMAL", error);
+  ASSERT_TRUE(db) << error;
+  const auto before = server_.stats()["closed_io_error"];
+  db->exec("BEGIN IMMEDIATE");  // the lookup waits (the server's busy timeout is 5 s)
+  {
+    NoiseClient client(server_.port(), server_.link());
+    ASSERT_TRUE(client.handshake());
+    const linger reset{1, 0};
+    ASSERT_EQ(::setsockopt(client.fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset), 0);
+  }  // closed: RST
+  const bool closed_while_waiting =
+      wait_until([&] { return server_.stats()["closed_io_error"] == before + 1; }, 3s);
+  db->exec("COMMIT");
+  EXPECT_TRUE(closed_while_waiting) << "the reset was noticed only when the lookup ended";
+}
+
 TEST(ChatLimits, SendsThatOutrunTheStoreAreBoundedInBytesPerConnection) {
   // Clients pour big Sends in while the store cannot commit (the test holds
   // the database's write lock), and never read the answers: once 1 MiB per
