@@ -113,7 +113,7 @@ std::string SocketAddress::to_string() const {
   return ip_string() + ":" + std::to_string(port());
 }
 
-std::string_view SocketAddress::ip_bytes() const {
+std::string_view SocketAddress::ip_bytes() const& {
   if (is_v4()) {
     const auto* v4 = reinterpret_cast<const sockaddr_in*>(&ss_);
     return {reinterpret_cast<const char*>(&v4->sin_addr), 4};

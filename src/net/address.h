@@ -51,8 +51,10 @@ class SocketAddress {
   std::string ip_string() const;  // "1.2.3.4" / "2001:db8::1"
   std::string to_string() const;  // "1.2.3.4:80" / "[2001:db8::1]:80"
 
-  // Raw address bytes (4 or 16) - for per-IP tables and PROXY v2.
-  std::string_view ip_bytes() const;
+  // Raw address bytes (4 or 16) - for per-IP tables and PROXY v2. A view
+  // into this object, so not offered on a temporary (unmapped().ip_bytes()).
+  std::string_view ip_bytes() const&;
+  std::string_view ip_bytes() const&& = delete;
   // 0.0.0.0, :: or ::ffff:0.0.0.0: "any" to bind, but Linux dials it as
   // loopback, so it is never an upstream.
   bool unspecified() const;

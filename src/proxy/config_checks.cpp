@@ -1,16 +1,9 @@
 #include "proxy/config_checks.h"
 
-#include <algorithm>
-
 #include "proxy/config_text.h"
 
 namespace ferry::proxy::checks {
 namespace {
-
-bool is_wildcard(const net::SocketAddress& a) {
-  std::string_view bytes = a.ip_bytes();
-  return !bytes.empty() && std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == 0; });
-}
 
 ConfigError error_at(const Config& config, Place p, std::string key, std::string message) {
   return ConfigError{config.source, p.line, p.column, std::move(key), std::move(message)};
@@ -55,9 +48,9 @@ bool listen_addresses_overlap(const net::HostPort& a, const net::HostPort& b) {
   net::SocketAddress x = sa->unmapped(), y = sb->unmapped();
   if (x == y) return true;
   // A dual-stack [::] socket takes every address on its port, IPv4 included.
-  if ((x.is_v6() && is_wildcard(x)) || (y.is_v6() && is_wildcard(y))) return true;
+  if ((x.is_v6() && x.unspecified()) || (y.is_v6() && y.unspecified())) return true;
   // 0.0.0.0 takes every IPv4 address on its port.
-  return (x.is_v4() && is_wildcard(x) && y.is_v4()) || (y.is_v4() && is_wildcard(y) && x.is_v4());
+  return (x.is_v4() && x.unspecified() && y.is_v4()) || (y.is_v4() && y.unspecified() && x.is_v4());
 }
 
 std::optional<ConfigError> check_cross_references(const Config& config,

@@ -50,10 +50,14 @@ bool Resolver::resolve(const net::HostPort& target, AddressList& out, std::strin
     return false;
   }
   out.clear();
+  int unspecified = 0;
   for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
     if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
     auto a = net::SocketAddress::from_sockaddr(ai->ai_addr, ai->ai_addrlen);
-    if (a.unspecified()) continue;  // a name that says 0.0.0.0 must not mean loopback
+    if (a.unspecified()) {  // a name that says 0.0.0.0 must not mean loopback
+      ++unspecified;
+      continue;
+    }
     a.set_port(target.port);
     bool seen = false;
     for (const auto& b : out) seen = seen || b == a;
@@ -61,7 +65,9 @@ bool Resolver::resolve(const net::HostPort& target, AddressList& out, std::strin
   }
   ::freeaddrinfo(res);
   if (out.empty()) {
-    error = "no IPv4 or IPv6 address";
+    // A resolver that blocks a name often answers 0.0.0.0: say so.
+    error = unspecified > 0 ? "resolves only to the unspecified address (0.0.0.0 or ::)"
+                            : "no IPv4 or IPv6 address";
     return false;
   }
   return true;
