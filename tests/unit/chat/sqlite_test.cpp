@@ -1,5 +1,6 @@
 // The SQLite wrapper's one judgement call: which failed INSERT means "the
-// row is there already" and which is an error the caller must hear of.
+// row is there already" and which is an error the caller must hear of; and
+// how every database is opened.
 #include "chat/db/sqlite.h"
 
 #include <gtest/gtest.h>
@@ -43,6 +44,19 @@ TEST_F(StepConstraintTest, OtherConstraintFailuresThrow) {
   EXPECT_THROW(insert(1, ""), DbError);  // NOT NULL
   db_->exec("CREATE TRIGGER no BEFORE INSERT ON t BEGIN SELECT RAISE(ABORT, 'refused'); END");
   EXPECT_THROW(insert(3, "c"), DbError);
+}
+
+TEST(DatabaseOpen, DeletedRowsAreZeroedWhateverSQLiteWasBuiltWith) {
+  // The client store's file scan (ClientStoreTest) shows what this is for.
+  // Debian's SQLite has it on by default, so here this fails only if it is
+  // turned off; with another SQLite build it also catches it not being set.
+  testing::TempDir dir;
+  std::string error;
+  auto db = Database::open(dir.file("t.db"), "NORMAL", error);
+  ASSERT_TRUE(db) << error;
+  auto st = db->prepare("PRAGMA secure_delete");
+  ASSERT_TRUE(st.step());
+  EXPECT_EQ(st.int64(0), 1);
 }
 
 }  // namespace
