@@ -43,13 +43,17 @@ class HealthChecker::Probe final : public net::Deferred,
   void on_timer() override { done(false, "timeout"); }
   // Dropped without a verdict (a reload replaced the checks).
   void abandon() {
-    finished_ = true;
-    timer_.cancel();
-    fd_.reset();  // also leaves epoll
+    stop();
     owner_.loop_.defer_delete(this);
   }
 
  private:
+  void stop() {
+    finished_ = true;
+    timer_.cancel();
+    fd_.reset();  // also leaves epoll
+  }
+
   void skip() {
     finished_ = true;
     owner_.finished(this);
@@ -57,9 +61,7 @@ class HealthChecker::Probe final : public net::Deferred,
 
   void done(bool ok, const char* why) {
     if (finished_) return;
-    finished_ = true;
-    timer_.cancel();
-    fd_.reset();  // also leaves epoll
+    stop();
     if (!ok) server_.metrics().health_checks_failed.fetch_add(1, std::memory_order_relaxed);
     server_.mark(ok, why);
     owner_.finished(this);
@@ -107,7 +109,6 @@ void HealthChecker::watch(const std::vector<std::shared_ptr<UpstreamState>>& ups
   for (Probe* p : probes_) p->abandon();
   probes_.clear();
   for (const auto& up : upstreams) {
-    up->take_effect();
     if (!up->health_checked()) continue;
     schedules_.push_back(std::make_unique<Schedule>(*this, up));
     schedules_.back()->arm(0);

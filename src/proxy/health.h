@@ -20,8 +20,9 @@ class HealthChecker {
   HealthChecker& operator=(const HealthChecker&) = delete;
   ~HealthChecker();
 
-  // Replaces the checked upstreams (start, reload), whose health settings
-  // take effect now. Checks start at once; those in flight are dropped.
+  // Replaces the checked upstreams (start, reload; their settings are in
+  // force: proxy::take_effect). Checks start at once; those in flight are
+  // dropped.
   void watch(const std::vector<std::shared_ptr<UpstreamState>>& upstreams, Millis timeout);
 
  private:

@@ -190,7 +190,7 @@ bool ProxyServer::init(std::string& error) {
   limits_multishot_ = ring != nullptr && ring->limits_multishot();
   std::vector<std::vector<Worker::Binding>> bindings;
   if (!bind_new_listeners(*runtime_, bindings, error)) return false;
-  register_listener_metrics(*runtime_, metrics_);
+  take_effect(*runtime_, metrics_);
   for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->apply(std::move(bindings[i]));
   for (const auto& lr : runtime_->listeners) bound_.push_back(lr->bind_address.to_string());
 
@@ -276,7 +276,7 @@ void ProxyServer::reload() {
     log::error("reload_failed", {{"error", error}, {"kept", "previous configuration"}});
     return;
   }
-  register_listener_metrics(*rt, metrics_);
+  take_effect(*rt, metrics_);
   // Keys read only at start: compared with what the process started with,
   // so every reload that differs says so, not only the first.
   std::string restart;

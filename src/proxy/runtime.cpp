@@ -99,9 +99,10 @@ std::shared_ptr<Runtime> build_runtime(const Config& config, Metrics& metrics,
   return rt;
 }
 
-void register_listener_metrics(Runtime& rt, Metrics& metrics) {
+void take_effect(Runtime& rt, Metrics& metrics) {
   for (auto& lr : rt.listeners)
     lr->metrics = &metrics.listener(lr->config.name, lr->config.listen.to_string());
+  for (auto& up : rt.upstreams) up->take_effect();
 }
 
 }  // namespace ferry::proxy

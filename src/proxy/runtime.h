@@ -29,7 +29,7 @@ struct ListenerRuntime {
 
 struct Runtime {
   Config config;
-  // Not const until published: register_listener_metrics() completes them.
+  // Not const until published: take_effect() completes them.
   std::vector<std::shared_ptr<ListenerRuntime>> listeners;
   std::vector<std::shared_ptr<UpstreamState>> upstreams;
   std::shared_ptr<SSL_CTX> tls;
@@ -44,9 +44,12 @@ struct Runtime {
 std::shared_ptr<Runtime> build_runtime(const Config& config, Metrics& metrics,
                                        const Runtime* previous, std::string& error);
 
-// Gives each listener its counters, registered under its name: done once the
-// runtime is in force (its listeners bound), so a reload that fails leaves no
-// listener in the metrics that never ran.
-void register_listener_metrics(Runtime& rt, Metrics& metrics);
+// The runtime is now in force (start, or a reload that bound its listeners),
+// before any worker runs it: each listener gets its counters, registered
+// under its name, and each upstream's health settings apply to the servers'
+// shared state. Not done when built, since a reload can still fail after
+// that, and must then leave no trace (no listener in the metrics that never
+// ran, no server marked up by checks that never took over).
+void take_effect(Runtime& rt, Metrics& metrics);
 
 }  // namespace ferry::proxy

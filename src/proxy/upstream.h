@@ -71,9 +71,8 @@ class UpstreamState {
   // `start`, skipping servers that are down; nullptr once all were offered.
   ServerState* candidate(uint32_t start, uint32_t& attempt);
 
-  // This configuration is now in force (start, or a reload that bound its
-  // listeners): its health settings apply to the servers' shared state.
-  // Not done when built, since a reload can still fail after that.
+  // This configuration is now in force (proxy::take_effect): its health
+  // settings apply to the servers' shared state.
   void take_effect();
 
   // After a reload: take over resolved addresses of servers that stayed.
