@@ -259,7 +259,7 @@ void Connection::connect_next() {
     }
     int err = 0;
     net::Fd fd = ring_ ? net::open_tcp(addr, err) : net::connect_tcp(addr, err);
-    if (!fd && socket_failed(err)) return;
+    if (!fd && dial_failed(err)) return;
     if (!fd) continue;
     upstream_.set_fd(std::move(fd));
     if (ring_) {
@@ -291,7 +291,7 @@ void Connection::on_connect_result(uint32_t events) {
   start_relay(events);
 }
 
-bool Connection::socket_failed(int err) {
+bool Connection::dial_failed(int err) {
   if (net::out_of_resources(err)) {
     // Our shortage, not the server's fault: no server is marked down for it.
     log::write_limited(log::Level::error, "upstream_socket_failed",
@@ -325,7 +325,7 @@ void Connection::on_complete(int res, uint32_t /*flags*/, uint8_t tag) {
     if (res >= 0) {
       upstream_.set_fd(net::Fd(res));
       dial_in_ring();
-    } else if (!socket_failed(-res)) {
+    } else if (!dial_failed(-res)) {
       connect_next();
     }
     return;
@@ -335,7 +335,11 @@ void Connection::on_complete(int res, uint32_t /*flags*/, uint8_t tag) {
     start_ring_relay();
     return;
   }
-  upstream_failed(timed_out ? "connect timeout" : std::strerror(-res));
+  if (timed_out) {
+    upstream_failed("connect timeout");
+  } else if (dial_failed(-res)) {
+    return;  // no local port (EADDRNOTAVAIL) and the like: ours, as on epoll
+  }
   connect_next();
 }
 

@@ -84,7 +84,10 @@ class Connection final : public net::Deferred,
   void on_connect_result(uint32_t events);
   // The ring's part in dialling: operation tags, and the steps.
   enum RingOp : uint8_t { kNoOp = 0, kSocketOp = 1, kConnectOp = 2 };
-  bool socket_failed(int err);  // true if it closed the connection
+  // Making or dialling the upstream socket failed with `err`. Our own
+  // shortage (descriptors, memory, local ports) closes the client and blames
+  // no server: true. Anything else counts against the server: false.
+  bool dial_failed(int err);
   void dial_in_ring();
   void connected();
   void start_relay(uint32_t upstream_events);

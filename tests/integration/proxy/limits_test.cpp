@@ -1,12 +1,15 @@
 // Admission: the global cap, the per-listener cap, per-client-IP caps and
 // rates; every refusal counted by reason.
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "harness/netns.h"
 #include "harness/test_upstream.h"
+#include "net/address.h"
 #include "proxy_fixture.h"
 
 namespace ferry::test {
@@ -248,6 +251,81 @@ TEST(Limits, NoDescriptorForTheUpstreamSocketBlamesNoServer) {
   EXPECT_EQ(proxy.metric("ferry_upstream_server_up", {}), 1) << proxy.metrics();
   net::Fd again;
   EXPECT_TRUE(wait_until([&] { return relayed(again, port); }, 3s));
+}
+
+// No local port left to dial the upstream from (connect: EADDRNOTAVAIL) is
+// the proxy's shortage too, on either I/O path. A namespace of the test's own
+// narrows the ephemeral range to four ports, which held connections use up.
+// The clients bind ports of their own outside it, so only the proxy runs out
+// (the upstream's listening port was taken before the range was narrowed).
+TEST(Limits, NoLocalPortForTheUpstreamBlamesNoServer) {
+  NetNamespace ns;
+  if (!ns.ok()) GTEST_SKIP() << ns.error();
+  std::unique_ptr<TestUpstream> up;
+  ASSERT_TRUE(ns.inside([&] { up = std::make_unique<TestUpstream>(); }));
+  std::string out;
+  ASSERT_EQ(
+      ns.run({"sh", "-c", "echo '61000 61003' > /proc/sys/net/ipv4/ip_local_port_range"}, out), 0)
+      << out;
+  constexpr uint16_t kPort = 7000, kStats = 8199;
+  TempDir dir;
+  std::string config = RunningProxy::with_io_engine(
+      simple_config(kPort, up->port(), "", "", "health_check_interval = \"60s\"\n"));
+  RunningProxy::replace_all(config, "{stats}", std::to_string(kStats));
+  auto proxy =
+      ns.start(binary("ferry-proxy"), {"--config", dir.write("proxy.toml", config)}, dir.path());
+  ASSERT_TRUE(proxy->wait_for_log("event=started", 15s)) << proxy->err();
+  uint16_t client_port = 20000;
+  auto dial = [&] {
+    net::Fd fd;
+    ns.inside([&] {
+      fd = net::Fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+      auto local = net::SocketAddress::from_numeric("127.0.0.1", client_port++);
+      auto proxy_addr = net::SocketAddress::from_numeric("127.0.0.1", kPort);
+      if (::bind(fd.get(), local->sa(), local->len()) != 0 ||
+          ::connect(fd.get(), proxy_addr->sa(), proxy_addr->len()) != 0)
+        fd.reset();
+    });
+    return fd;
+  };
+  auto metric = [&](const std::string& name) {
+    std::string text;
+    ns.inside([&] { text = http_get(kStats, "/metrics").value_or(""); });
+    return ferry::test::metric(text, name, {});
+  };
+
+  // Relayed connections are held (each keeps its local port) until one is
+  // closed for want of a port; then four more in a row, one more than
+  // passive health needs (three failed connects) to mark a server down.
+  std::vector<net::Fd> held;
+  int closed_in_a_row = 0;
+  for (int attempt = 0; attempt < 20 && closed_in_a_row < 5; ++attempt) {
+    net::Fd c = dial();
+    ASSERT_TRUE(c) << "attempt " << attempt;
+    ASSERT_TRUE(send_all(c.get(), "hi"));
+    if (recv_exact(c.get(), 2, 3s)) {
+      // A port the health probe left in TIME_WAIT can be reused a second
+      // later (tcp_tw_reuse on loopback): relayed, held, count again.
+      closed_in_a_row = 0;
+      held.push_back(std::move(c));
+      continue;
+    }
+    EXPECT_TRUE(wait_closed(c.get(), 3s));
+    ++closed_in_a_row;
+  }
+  EXPECT_EQ(closed_in_a_row, 5);
+  EXPECT_LE(held.size(), 4u);
+  EXPECT_TRUE(proxy->wait_for_log("upstream_socket_failed", 3s)) << proxy->err();
+  EXPECT_EQ(metric("ferry_upstream_connect_failures_total"), 0);
+  EXPECT_EQ(metric("ferry_upstream_server_up"), 1);
+  held.clear();  // their ports come back once out of TIME_WAIT (reusable after 1 s here)
+  net::Fd again;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        again = dial();
+        return again && send_all(again.get(), "hi") && recv_exact(again.get(), 2, 1s);
+      },
+      10s));
 }
 
 }  // namespace
