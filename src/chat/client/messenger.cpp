@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "chat/client/content_padding.h"
 #include "chat/client/printable.h"
 #include "crypto/prekeys.h"
 #include "crypto/random.h"
@@ -38,12 +39,10 @@ uint64_t random_u64() {
   return v;
 }
 
-// The ratchet's plaintext: a Content, padded so texts of similar length look
-// alike on the wire.
+// The ratchet's plaintext: a Content, padded (content_padding.h).
 std::string content_bytes(pb::Content& c) {
   c.set_sent_at_ms(static_cast<uint64_t>(unix_ms()));
-  size_t size = c.ByteSizeLong() + 2;
-  c.set_padding(std::string((64 - size % 64) % 64, '\0'));
+  pad_content(c);
   std::string out;
   append_serialized(c, out);
   return out;
