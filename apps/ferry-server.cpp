@@ -87,8 +87,9 @@ int main(int argc, char** argv) {
                  "bytes that must stay free in the data directory; Sends are refused below, 0 = "
                  "no check")
       ->capture_default_str();
-  // At most 1024: a client refuses a server that has more than 1024 full
-  // envelopes' worth (128 MiB) unread in its hands.
+  // At most 1024: 1024 envelopes of at most 60000 bytes are about 60 MiB,
+  // well below the 128 MiB of unhandled responses (answers and pushes) the
+  // reference client buffers before it drops the server as broken.
   app.add_option("--delivery-window", o.delivery_window,
                  "unacknowledged envelopes per client (1 to 1024)")
       ->check(CLI::Range(1, 1024))

@@ -14,8 +14,6 @@ const char* refusal_name(Refusal r) {
       return "per_ip_rate";
     case Refusal::no_upstream:
       return "no_upstream";
-    case Refusal::draining:
-      return "draining";
     case Refusal::count:
       break;
   }

@@ -34,7 +34,6 @@ enum class Refusal : uint8_t {
   per_ip_limit,    // [limits] per_ip_connections
   per_ip_rate,     // [limits] per_ip_new_per_second
   no_upstream,     // every server of the upstream is down
-  draining,        // shutting down
   count
 };
 const char* refusal_name(Refusal r);
