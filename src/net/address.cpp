@@ -125,6 +125,12 @@ std::string_view SocketAddress::ip_bytes() const& {
   return {};
 }
 
+std::string SocketAddress::client_network() const {
+  const SocketAddress plain = unmapped();  // ip_bytes() points into it
+  std::string_view b = plain.ip_bytes();
+  return std::string(b.substr(0, b.size() == 16 ? 8 : b.size()));
+}
+
 bool SocketAddress::unspecified() const {
   const SocketAddress plain = unmapped();  // ip_bytes() points into it
   std::string_view b = plain.ip_bytes();

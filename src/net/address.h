@@ -55,6 +55,11 @@ class SocketAddress {
   // into this object, so not offered on a temporary (unmapped().ip_bytes()).
   std::string_view ip_bytes() const&;
   std::string_view ip_bytes() const&& = delete;
+  // What per-client limits count as one client: the IPv4 address (4 bytes,
+  // a mapped one unmapped) or the IPv6 /64 (its first 8 bytes), since one
+  // subscriber is usually given a whole /64 and could otherwise pick a new
+  // address for every connection. Empty for a non-IP address.
+  std::string client_network() const;
   // 0.0.0.0, :: or ::ffff:0.0.0.0: "any" to bind, but Linux dials it as
   // loopback, so it is never an upstream.
   bool unspecified() const;

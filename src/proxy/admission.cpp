@@ -6,17 +6,16 @@
 namespace ferry::proxy {
 
 IpKey IpKey::from(const net::SocketAddress& addr) {
-  net::SocketAddress a = addr.unmapped();
-  std::string_view bytes = a.ip_bytes();
+  const std::string net = addr.client_network();
   IpKey k;
-  if (bytes.size() == 4) {
+  if (net.size() == 4) {
     uint32_t v4 = 0;
-    std::memcpy(&v4, bytes.data(), 4);
+    std::memcpy(&v4, net.data(), 4);
     k.hi = 0;
     k.lo = 0xffff00000000ull | v4;
-  } else if (bytes.size() == 16) {
-    std::memcpy(&k.hi, bytes.data(), 8);  // the /64
-    k.lo = 1;                             // tag: an IPv6 network, not a v4 host
+  } else if (net.size() == 8) {
+    std::memcpy(&k.hi, net.data(), 8);  // the /64
+    k.lo = 1;                           // tag: an IPv6 network, not a v4 host
   }
   return k;
 }

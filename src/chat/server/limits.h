@@ -26,8 +26,8 @@ class TokenBucket {
   uint64_t last_ms_ = 0;
 };
 
-// Connections, new-connection rate and registrations per client IP (raw
-// address bytes).
+// Connections, new-connection rate and registrations per client, keyed by
+// SocketAddress::client_network() (an IPv4 address or an IPv6 /64).
 class IpTable {
  public:
   IpTable(uint32_t max_per_ip, uint32_t new_per_second, uint32_t registrations_per_hour = 0)

@@ -282,7 +282,7 @@ void Server::accept_from(Listener& listener) {
 }
 
 bool Server::admit(const net::SocketAddress& peer) {
-  switch (ips_.admit(peer.ip_bytes(), loop_.now_ms())) {
+  switch (ips_.admit(peer.client_network(), loop_.now_ms())) {
     case IpTable::Verdict::ok:
       return true;
     case IpTable::Verdict::too_many:
@@ -297,7 +297,7 @@ bool Server::admit(const net::SocketAddress& peer) {
 }
 
 bool Server::allow_registration(const net::SocketAddress& peer) {
-  if (ips_.take_registration(peer.ip_bytes(), loop_.now_ms())) return true;
+  if (ips_.take_registration(peer.client_network(), loop_.now_ms())) return true;
   ++stats_.refused_registrations;
   log::write_limited(log::Level::info, "chat_registration_refused", {{"reason", "per_ip_rate"}});
   return false;
@@ -318,7 +318,7 @@ bool Server::grant_one_time_prekey(int64_t fetcher, std::string_view target) {
 }
 
 void Server::release(const net::SocketAddress& peer) {
-  ips_.release(peer.ip_bytes(), loop_.now_ms());
+  ips_.release(peer.client_network(), loop_.now_ms());
 }
 
 Session* Server::find_session(uint64_t id) const {

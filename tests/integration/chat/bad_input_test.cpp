@@ -239,6 +239,26 @@ TEST(ChatLimits, RegistrationsPerAddressAreRateLimited) {
   EXPECT_EQ(server.stats()["registrations"], 2);
 }
 
+TEST(ChatLimits, AnIPv6ClientIsCountedByItsSlash64) {
+  // One subscriber usually gets a whole IPv6 /64: counted address by
+  // address, it could register without end. Addresses come from PROXY
+  // headers on the proxy listener, as from a ferry-proxy.
+  namespace pp = ferry::net::proxy_protocol;
+  RunningServer server({"--registrations-per-hour", "2"});
+  ASSERT_TRUE(server.ready()) << server.process().err();
+  auto dest = *ferry::net::SocketAddress::from_numeric("127.0.0.1", server.proxy_port());
+  auto register_from = [&](const char* ip, const std::string& name) {
+    NoiseClient c(server.proxy_port(), server.link(),
+                  pp::build_v2(*ferry::net::SocketAddress::from_numeric(ip, 40000), dest));
+    return c.handshake() && c.register_as(name);
+  };
+  EXPECT_TRUE(register_from("2001:db8:1:2::1", "a1"));
+  EXPECT_TRUE(register_from("2001:db8:1:2::2", "a2"));
+  EXPECT_FALSE(register_from("2001:db8:1:2:ffff::3", "a3")) << "the same /64: its third account";
+  EXPECT_TRUE(register_from("2001:db8:1:3::1", "b1")) << "another /64 is another client";
+  EXPECT_EQ(server.stats()["refused_registrations"], 1);
+}
+
 TEST(ChatLimits, PrekeyBundlesPerAccountAreRateLimited) {
   // An account gets --bundles-per-hour bundles, and only the first bundle of
   // a target in an hour carries one of its one-time prekeys: fetching again
