@@ -50,13 +50,14 @@ int main(int argc, char** argv) {
   app.add_option("--data", o.data_dir, "data directory (key, link, database)")->required();
   app.add_option("--public-host", o.public_host, "host name or address to put in the link");
   app.add_option("--max-connections", o.max_connections, "global cap")->capture_default_str();
-  app.add_option("--per-ip-connections", o.per_ip_connections, "per client IP, 0 = unlimited")
+  app.add_option("--per-ip-connections", o.per_ip_connections,
+                 "per client (an IPv4 address or an IPv6 /64), 0 = unlimited")
       ->capture_default_str();
   app.add_option("--per-ip-new-per-second", o.per_ip_new_per_second,
-                 "new connections per second per client IP (bursts of twice), 0 = unlimited")
+                 "new connections per second per client (bursts of twice), 0 = unlimited")
       ->capture_default_str();
   app.add_option("--registrations-per-hour", o.registrations_per_hour,
-                 "new accounts per hour per client IP (bursts of that many), 0 = unlimited")
+                 "new accounts per hour per client (bursts of that many), 0 = unlimited")
       ->capture_default_str();
   app.add_option("--one-time-prekeys-per-hour", o.one_time_prekeys_per_hour,
                  "one-time prekeys of one user handed to one account per hour (later bundles come "

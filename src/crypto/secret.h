@@ -62,6 +62,8 @@ inline ByteView view(const SecretBytes& s) {
   return {s.data(), s.size()};
 }
 // For APIs that take text (SQLite binds): a view, so no unwiped copy is made.
+// Like view(), it may be taken of a temporary (chars(x.serialize())), and is
+// then good only until the end of that statement.
 inline std::string_view chars(const SecretBytes& s) {
   return {reinterpret_cast<const char*>(s.data()), s.size()};
 }

@@ -160,7 +160,7 @@ void Connection::flush(uint64_t deadline_ms) {
 void Connection::to_inbox(pb::Response&& r, size_t plain_bytes) {
   if (inbox_bytes_ + plain_bytes > kMaxInboxBytes)
     protocol_error("the server sent more than " + std::to_string(kMaxInboxBytes >> 20) +
-                   " MiB that was not asked for");
+                   " MiB of responses that were not handled yet");
   inbox_bytes_ += plain_bytes;
   inbox_.push_back({std::move(r), plain_bytes});
 }

@@ -17,6 +17,13 @@ bool E2E::has_session(const std::string& peer) {
 }
 
 void E2E::start_session(const std::string& peer, const crypto::PrekeyBundle& bundle) {
+  // X3DH checks the bundle first (the signed prekey's signature, docs/
+  // protocol.md 3.4): one that fails is malformed, and its identity key
+  // counts for nothing, not even as news of a changed key.
+  auto session = crypto::RatchetSession::initiate(me_, bundle);
+  if (!session)
+    throw ClientError(ExitCode::error, "cannot start a session with " + peer + ": " +
+                                           std::string(session.error().detail));
   std::string identity = to_string(bundle.identity.bytes());
   auto contact = store_.contact(peer);
   if (contact && contact->identity_key != identity) {
@@ -32,10 +39,6 @@ void E2E::start_session(const std::string& peer, const crypto::PrekeyBundle& bun
                                                       " changed and is not accepted yet: ferry "
                                                       "safety-number " +
                                                       peer + " --accept");
-  auto session = crypto::RatchetSession::initiate(me_, bundle);
-  if (!session)
-    throw ClientError(ExitCode::error, "cannot start a session with " + peer + ": " +
-                                           std::string(session.error().detail));
   if (!contact) store_.put_contact(peer, identity);
   store_.add_session(peer, crypto::chars(session->serialize()));
 }

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -191,6 +192,8 @@ TEST_F(ClientStoreTest, DeletedKeysAndReplacedSessionStatesLeaveNoTraceInTheFile
   store_->delete_one_time_prekey(2);
   store_->update_session(id, new_state);
   store_.reset();  // closing checkpoints the WAL into ferry.db and removes it
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/home/ferry.db-wal"))
+      << "the write-ahead log, with older page images, outlived the store";
 
   std::ifstream f(dir_.path() + "/home/ferry.db", std::ios::binary);
   const std::string file((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());

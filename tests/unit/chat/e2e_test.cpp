@@ -128,6 +128,23 @@ TEST_F(E2ETest, BothStartingAtOnceConverges) {
   }
 }
 
+TEST_F(E2ETest, ABundleWhoseSignatureFailsIsRefusedBeforeItsIdentityCounts) {
+  // docs/protocol.md 3.4: a bundle is checked before anything in it is used.
+  // One that names another identity but carries bob's signed prekey (signed
+  // by bob, not by it) is malformed, not news of a changed identity.
+  alice_.e2e->start_session("bob", bob_.bundle());
+  User other(dir_, "other");
+  crypto::PrekeyBundle forged = bob_.bundle();
+  forged.identity = other.identity.public_key();
+  try {
+    alice_.e2e->start_session("bob", forged);
+    FAIL() << "a bundle with a bad signature was used";
+  } catch (const ClientError& e) {
+    EXPECT_EQ(e.code(), ExitCode::error) << e.what();
+  }
+  EXPECT_EQ(alice_.store->contact("bob")->pending_identity_key, "");
+}
+
 TEST_F(E2ETest, AChangedIdentityIsNeverUsedSilently) {
   alice_.e2e->start_session("bob", bob_.bundle());
   auto m = alice_.e2e->seal("bob", "one");

@@ -33,7 +33,7 @@ TEST(SocketAddress, RoundTripsAndUnmapsV4MappedPeers) {
   EXPECT_FALSE(SocketAddress::from_numeric("example.org", 80));
 }
 
-TEST(SocketAddressTest, AClientIsAnIPv4AddressOrAnIPv6Slash64) {
+TEST(SocketAddress, AClientIsAnIPv4AddressOrAnIPv6Slash64) {
   auto net = [](const char* ip) { return SocketAddress::from_numeric(ip, 1)->client_network(); };
   EXPECT_EQ(net("192.0.2.7"), std::string("\xc0\x00\x02\x07", 4));
   EXPECT_EQ(net("::ffff:192.0.2.7"), net("192.0.2.7"));
