@@ -110,6 +110,7 @@ int run_chat(Messenger& m, const std::string& peer) {
       m.check_identities();
       if (now_ms() >= next_ping) {
         m.ping();
+        m.store().checkpoint();  // what was deleted leaves the disk within a ping interval
         next_ping = now_ms() + kPingEveryMs;
       }
     } catch (const ClientError& e) {

@@ -106,6 +106,10 @@ void ClientStore::create_schema() {
   tx.commit();
 }
 
+void ClientStore::checkpoint() {
+  db_->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
 std::optional<std::string> ClientStore::get(std::string_view key) {
   auto st = db_->prepare("SELECT value FROM settings WHERE key=?1");
   st.bind(1, key);

@@ -63,6 +63,11 @@ class ClientStore {
   static std::unique_ptr<ClientStore> open(const std::string& home, std::string& error);
 
   db::Database& db() { return *db_; }
+  // Moves everything into ferry.db and empties ferry.db-wal, which holds
+  // older page images (deleted prekeys, replaced ratchet states) that
+  // secure_delete cannot reach. Closing the store does the same; a
+  // long-running command calls this now and then.
+  void checkpoint();
   const std::string& home() const { return home_; }
 
   // Settings: small named values (keys, username, server link, proxy).

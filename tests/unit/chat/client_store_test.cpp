@@ -203,5 +203,25 @@ TEST_F(ClientStoreTest, DeletedKeysAndReplacedSessionStatesLeaveNoTraceInTheFile
   EXPECT_EQ(file.find(old_state), std::string::npos) << "a replaced session state is in the file";
 }
 
+TEST_F(ClientStoreTest, ACheckpointEmptiesTheLogOfOlderPagesWhileTheStoreStaysOpen) {
+  // What `ferry chat` does every ping interval: deleted keys must not wait
+  // in ferry.db-wal until the command ends.
+  const std::string deleted(40, 'D');
+  store_->put_one_time_prekey(7, deleted);
+  store_->delete_one_time_prekey(7);
+  const std::string wal = dir_.path() + "/home/ferry.db-wal";
+  auto holds = [&](const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    return bytes.find(deleted) != std::string::npos;
+  };
+  ASSERT_TRUE(holds(wal)) << "the log does not show the problem this solves";
+  store_->checkpoint();
+  EXPECT_EQ(std::filesystem::file_size(wal), 0u);
+  EXPECT_FALSE(holds(dir_.path() + "/home/ferry.db"));
+  store_->put_one_time_prekey(8, "still usable");
+  EXPECT_EQ(crypto::chars(*store_->one_time_prekey(8)), "still usable");
+}
+
 }  // namespace
 }  // namespace ferry::chat::client
