@@ -22,10 +22,10 @@ std::string snippet(const std::string& text) {
 // Reconnects with growing pauses; false after kMaxReconnects failures.
 bool reconnect(Messenger& m, const std::string& why) {
   std::cerr << "[offline: " << why << "; reconnecting]" << std::endl;
-  uint64_t pause = 1000;
   for (int attempt = 0; attempt < kMaxReconnects; ++attempt) {
-    ::poll(nullptr, 0, static_cast<int>(pause));
-    pause = std::min<uint64_t>(pause * 2, 30'000);
+    // 1 s, 2 s, 4 s ... then every 30 s.
+    const int pause_ms = attempt < 5 ? 1000 << attempt : 30'000;
+    ::poll(nullptr, 0, pause_ms);
     try {
       m.disconnect();
       m.connect();

@@ -3,8 +3,11 @@
 // with separate stdout/stderr, and the server's counters (SIGUSR1).
 #pragma once
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <map>
@@ -47,6 +50,72 @@ inline int run_chat_with_input(const std::string& home, const std::string& peer,
   if (!status || *status != 0) ADD_FAILURE() << "chat: " << p.err();
   return status ? *status : -1;
 }
+
+// `ferry --home HOME chat PEER`, its input a pipe the test types into, its
+// output in files. Killed at destruction if still running.
+class ChatSession {
+ public:
+  ChatSession(const std::string& home, const std::string& peer)
+      : out_path_(logs_.file("chat.out")), err_path_(logs_.file("chat.err")) {
+    int in_pipe[2];
+    if (::pipe2(in_pipe, O_CLOEXEC) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(in_pipe[0], 0);
+      int o = ::open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      int e = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      ::dup2(o, 1);
+      ::dup2(e, 2);
+      std::string bin = binary("ferry");
+      ::execl(bin.c_str(), bin.c_str(), "--home", home.c_str(), "chat", peer.c_str(), nullptr);
+      ::_exit(127);
+    }
+    ::close(in_pipe[0]);
+    input_ = in_pipe[1];
+  }
+  ~ChatSession() {
+    close_input();
+    if (pid_ > 0 && !exited_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  ChatSession(const ChatSession&) = delete;
+  ChatSession& operator=(const ChatSession&) = delete;
+
+  bool started() const { return pid_ > 0 && input_ >= 0; }
+  bool type(const std::string& line) {
+    std::string text = line + "\n";
+    return ::write(input_, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  }
+  void close_input() {  // Ctrl-D
+    if (input_ >= 0) ::close(input_);
+    input_ = -1;
+  }
+  std::string out() const { return read_file(out_path_); }
+  std::string err() const { return read_file(err_path_); }
+  bool shows(const std::string& text, Duration limit = 20s) const {
+    return wait_until([&] { return out().find(text) != std::string::npos; }, limit);
+  }
+  bool says(const std::string& text, Duration limit = 20s) const {
+    return wait_until([&] { return err().find(text) != std::string::npos; }, limit);
+  }
+  // Exit status, or nullopt if still running after `limit`.
+  std::optional<int> wait_exit(Duration limit) {
+    int status = 0;
+    if (!wait_until([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, limit))
+      return std::nullopt;
+    exited_ = true;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+ private:
+  TempDir logs_;
+  std::string out_path_, err_path_;
+  pid_t pid_ = -1;
+  int input_ = -1;
+  bool exited_ = false;
+};
 
 inline std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> out;

@@ -377,49 +377,44 @@ TEST_F(ChatTest, AnEnvelopeFromANameNoAccountCanHaveIsDroppedNotPrinted) {
 TEST_F(ChatTest, ChatShowsIncomingMessagesAndDeliveryState) {
   register_user("alice");
   register_user("bob");
-  // bob chats with alice; his input is a pipe we write to.
-  int in_pipe[2];
-  ASSERT_EQ(::pipe(in_pipe), 0);
-  TempDir logs;
-  std::string out_path = logs.file("chat.out"), err_path = logs.file("chat.err");
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(in_pipe[0], 0);
-    ::close(in_pipe[1]);
-    int o = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int e = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    std::string bin = binary("ferry"), h = home("bob");
-    ::execl(bin.c_str(), bin.c_str(), "--home", h.c_str(), "chat", "alice", nullptr);
-    ::_exit(127);
-  }
-  ::close(in_pipe[0]);
-  ASSERT_TRUE(wait_until([&] { return server_->stats()["online"] >= 1; }, 20s))
-      << read_file(err_path);
+  ChatSession bob(home("bob"), "alice");
+  ASSERT_TRUE(bob.started());
+  ASSERT_TRUE(wait_until([&] { return server_->stats()["online"] >= 1; }, 20s)) << bob.err();
   ASSERT_EQ(ferry(home("alice"), {"send", "bob", "are you there?"}).code, 0);
-  EXPECT_TRUE(wait_until(
-      [&] { return read_file(out_path).find("alice: are you there?\n") != std::string::npos; },
-      20s))
-      << read_file(out_path) << read_file(err_path);
-  std::string line = "yes, here\n";
-  ASSERT_EQ(::write(in_pipe[1], line.data(), line.size()), static_cast<ssize_t>(line.size()));
-  EXPECT_TRUE(wait_until(
-      [&] { return read_file(out_path).find("[sent] yes, here") != std::string::npos; }, 20s))
-      << read_file(out_path);
+  EXPECT_TRUE(bob.shows("alice: are you there?\n")) << bob.out() << bob.err();
+  ASSERT_TRUE(bob.type("yes, here"));
+  EXPECT_TRUE(bob.shows("[sent] yes, here")) << bob.out();
   // Alice reads it; her client sends a receipt; bob's chat shows delivery.
   auto got = ferry(home("alice"), {"receive"});
   EXPECT_EQ(got.out, "bob: yes, here\n");
-  EXPECT_TRUE(wait_until(
-      [&] {
-        return read_file(out_path).find("[delivered] 1 message to alice") != std::string::npos;
-      },
-      20s))
-      << read_file(out_path);
-  ::close(in_pipe[1]);  // Ctrl-D
-  int status = 0;
-  ASSERT_TRUE(wait_until([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, 20s));
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << read_file(err_path);
+  EXPECT_TRUE(bob.shows("[delivered] 1 message to alice")) << bob.out();
+  bob.close_input();
+  EXPECT_EQ(bob.wait_exit(20s), 0) << bob.err();
+}
+
+TEST_F(ChatTest, ChatReconnectsWhenTheServerComesBackAndLosesNothingTypedMeanwhile) {
+  register_user("alice");
+  register_user("bob");
+  ChatSession bob(home("bob"), "alice");
+  ASSERT_TRUE(bob.started());
+  ASSERT_TRUE(wait_until([&] { return server_->stats()["online"] >= 1; }, 20s)) << bob.err();
+
+  server_->kill9();
+  EXPECT_TRUE(bob.says("reconnecting]")) << bob.err();
+  ASSERT_TRUE(bob.type("typed while the server was down"));
+  server_->start();
+  ASSERT_TRUE(server_->ready());
+  // Pauses of 1, 2, 4 ... s between attempts: well within the bound.
+  EXPECT_TRUE(bob.says("[online]", 30s)) << bob.err();
+  EXPECT_TRUE(bob.shows("[sent] typed while the server was down")) << bob.out() << bob.err();
+
+  auto got = ferry(home("alice"), {"receive"});
+  EXPECT_EQ(got.out, "bob: typed while the server was down\n") << got.err;
+  // And the other way, on the new connection.
+  ASSERT_EQ(ferry(home("alice"), {"send", "bob", "welcome back"}).code, 0);
+  EXPECT_TRUE(bob.shows("alice: welcome back\n")) << bob.out() << bob.err();
+  bob.close_input();
+  EXPECT_EQ(bob.wait_exit(20s), 0) << bob.err();
 }
 
 }  // namespace
