@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <exception>
 #include <iostream>
 
 #include "common/log.h"
@@ -95,7 +96,7 @@ void print_share_link(const Config& c) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run(int argc, char** argv) {
   CLI::App app{
       "ferry-proxy: a relay that helps people reach their messenger when it is blocked.\n"
       "With no arguments it runs the built-in 'whatsapp' profile."};
@@ -165,4 +166,17 @@ int main(int argc, char** argv) {
   }
   print_share_link(config);
   return server.run();
+}
+
+// Whatever escapes (std::bad_alloc, a thread that cannot start) ends the
+// process with one line on stderr, not std::terminate's abort and core dump.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "ferry-proxy: fatal: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "ferry-proxy: fatal: unknown exception\n";
+  }
+  return 1;
 }

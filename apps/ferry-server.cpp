@@ -6,6 +6,7 @@
 // writes it to DATA/server.link. Everything else: docs/protocol.md (Part 1).
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <exception>
 #include <iostream>
 
 #include "chat/server/server.h"
@@ -36,7 +37,7 @@ std::string parse_duration_opt(const std::string& text, Millis& out, const char*
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run(int argc, char** argv) {
   ferry::chat::server::ServerOptions o;
   std::vector<std::string> listen, proxy_listen;
   std::string handshake_timeout, idle_timeout, frame_timeout, drain_timeout, log_level = "info";
@@ -119,11 +120,12 @@ int main(int argc, char** argv) {
   }
   ferry::log::set_level(level);
   ferry::log::set_log_client_addresses(log_addresses);
-  for (auto err : {parse_addresses(listen, o.listen), parse_addresses(proxy_listen, o.proxy_listen),
-                   parse_duration_opt(handshake_timeout, o.handshake_timeout, "handshake-timeout"),
-                   parse_duration_opt(idle_timeout, o.idle_timeout, "idle-timeout"),
-                   parse_duration_opt(frame_timeout, o.frame_timeout, "frame-timeout"),
-                   parse_duration_opt(drain_timeout, o.drain_timeout, "drain-timeout")}) {
+  for (const auto& err :
+       {parse_addresses(listen, o.listen), parse_addresses(proxy_listen, o.proxy_listen),
+        parse_duration_opt(handshake_timeout, o.handshake_timeout, "handshake-timeout"),
+        parse_duration_opt(idle_timeout, o.idle_timeout, "idle-timeout"),
+        parse_duration_opt(frame_timeout, o.frame_timeout, "frame-timeout"),
+        parse_duration_opt(drain_timeout, o.drain_timeout, "drain-timeout")}) {
     if (!err.empty()) {
       std::cerr << "ferry-server: " << err << "\n";
       return 2;
@@ -144,4 +146,17 @@ int main(int argc, char** argv) {
   ferry::log::info("chat_server_ready", {{"link", server.link()}});
   server.run();
   return 0;
+}
+
+// Whatever escapes (std::bad_alloc, a thread that cannot start) ends the
+// process with one line on stderr, not std::terminate's abort and core dump.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "ferry-server: fatal: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "ferry-server: fatal: unknown exception\n";
+  }
+  return 1;
 }

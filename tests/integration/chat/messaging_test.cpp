@@ -65,6 +65,23 @@ TEST_F(ChatTest, ServerKeyAndLinkOnDisk) {
   EXPECT_EQ(server_->link(), link);
 }
 
+// Regression: an exception out of main (std::system_error when the store
+// thread cannot get its stack under a 30 MB address-space limit) ended in
+// std::terminate, SIGABRT and a core dump.
+TEST(ChatServer, AStartThatRunsOutOfMemoryEndsWithOneLineAndExitCode1) {
+  ASSERT_TRUE(std::filesystem::exists("/usr/bin/prlimit"));
+  TempDir dir;
+  Process p("/usr/bin/prlimit",
+            {"--as=30000000", binary("ferry-server"), "--listen",
+             "127.0.0.1:" + std::to_string(free_port()), "--data", dir.path() + "/srv"},
+            dir.path());
+  auto status = p.wait_exit(10s);
+  ASSERT_TRUE(status.has_value()) << p.err();
+  EXPECT_EQ(*status, 1) << p.err();
+  EXPECT_EQ(p.err().find("terminate called"), std::string::npos) << p.err();
+  EXPECT_NE(p.err().find("ferry-server: "), std::string::npos) << p.err();
+}
+
 TEST_F(ChatTest, SendAndReceiveInOrderExactlyOnce) {
   register_user("alice");
   register_user("bob");

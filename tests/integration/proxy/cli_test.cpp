@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <regex>
 #include <sstream>
@@ -124,7 +125,8 @@ TEST_P(CliBadConfig, RefusesToStartNamingFileLineAndKey) {
   }
   size_t mark = text.find("# <- bad");
   ASSERT_NE(mark, std::string::npos);
-  const int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + mark, '\n'));
+  const int line = 1 + static_cast<int>(std::count(
+                           text.begin(), text.begin() + static_cast<std::ptrdiff_t>(mark), '\n'));
   TempDir dir;
   std::string path = dir.write("bad.toml", text);
 
@@ -337,7 +339,7 @@ TEST(Cli, UpstreamReplacesTheFerryServerAndTheProxyRelaysToIt) {
 }
 
 TEST(Cli, UpstreamIsRefusedWhenTheConfigHasSeveralUpstreams) {
-  for (std::vector<std::string> args :
+  for (const std::vector<std::string>& args :
        {std::vector<std::string>{"--check", "--upstream", "127.0.0.1:5222"},
         std::vector<std::string>{"--check", "--profile", "whatsapp", "--upstream",
                                  "127.0.0.1:5222"}}) {
@@ -422,6 +424,27 @@ TEST(Cli, AStatsPortInUseStopsTheStartWithExitCode1) {
   EXPECT_EQ(r.code, 1) << r.err;
   EXPECT_NE(r.err.find("event=start_failed"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("127.0.0.1:" + std::to_string(busy.port)), std::string::npos) << r.err;
+  EXPECT_FALSE(accepts(port));
+}
+
+// Regression: an exception out of main (here std::system_error, when a worker
+// thread cannot get its stack under a 30 MB address-space limit) used to end
+// in std::terminate: "terminate called ...", SIGABRT and a core dump.
+TEST(Cli, AStartThatRunsOutOfMemoryEndsWithOneLineAndExitCode1) {
+  ASSERT_TRUE(std::filesystem::exists("/usr/bin/prlimit"));
+  uint16_t port = free_port(), stats = free_port(), up = free_port();
+  TempDir dir;
+  std::string path = dir.write(
+      "proxy.toml", replace_all(simple_config(port, up), "{stats}", std::to_string(stats)));
+  Process p("/usr/bin/prlimit", {"--as=30000000", binary("ferry-proxy"), "--config", path},
+            dir.path());
+  auto status = p.wait_exit(10s);
+  ASSERT_TRUE(status.has_value()) << p.err();
+  EXPECT_EQ(*status, 1) << p.err();
+  EXPECT_EQ(p.err().find("terminate called"), std::string::npos) << p.err();
+  EXPECT_TRUE(p.err().find("ferry-proxy: fatal: ") != std::string::npos ||
+              p.err().find("event=start_failed") != std::string::npos)
+      << p.err();
   EXPECT_FALSE(accepts(port));
 }
 
