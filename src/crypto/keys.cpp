@@ -17,7 +17,7 @@ constexpr std::string_view kFingerprintLabel = "ferry-safety-number";
 
 // 30 digits for one identity: docs/protocol.md, "Safety numbers".
 std::string fingerprint_digits(const IdentityPublicKey& key) {
-  std::array<uint8_t, crypto_hash_sha512_BYTES> d;
+  std::array<uint8_t, crypto_hash_sha512_BYTES> d{};
   const uint8_t version[2] = {0x00, 0x01};
   crypto_hash_sha512_state st;
   crypto_hash_sha512_init(&st);
@@ -88,18 +88,18 @@ Result<void> IdentityPublicKey::verify(ByteView message, ByteView signature) con
 }
 
 IdentityKeyPair::IdentityKeyPair(ByteView seed, IdentityPublicKey pub)
-    : seed_(seed), public_(std::move(pub)) {}
+    : seed_(seed), public_(pub) {}
 
 Result<IdentityKeyPair> IdentityKeyPair::from_seed(ByteView seed) {
   ensure_initialized();
   if (seed.size() != kSeedLen)
     return make_error(Errc::invalid_argument, "identity seed must be 32 bytes");
-  std::array<uint8_t, kKeyLen> pk;
+  std::array<uint8_t, kKeyLen> pk{};
   SecretArray<crypto_sign_SECRETKEYBYTES> sk;
   crypto_sign_seed_keypair(pk.data(), sk.data(), seed.data());
   auto pub = IdentityPublicKey::from_bytes(pk);
   if (!pub) return pub.error();  // cannot happen for keys libsodium made
-  IdentityKeyPair kp(seed, std::move(*pub));
+  IdentityKeyPair kp(seed, *pub);
   kp.signing_key_ = sk;
   Key32 x_private;
   crypto_sign_ed25519_sk_to_curve25519(x_private.data(), sk.data());

@@ -155,7 +155,7 @@ Result<PrekeyBundle> PrekeyBundle::decode(ByteView bytes) {
   if (!r.done()) return make_error(Errc::malformed, "prekey bundle: trailing bytes");
   auto ik = IdentityPublicKey::from_bytes(identity);
   if (!ik) return ik.error();
-  return PrekeyBundle{std::move(*ik), spk, opk};
+  return PrekeyBundle{*ik, spk, opk};
 }
 
 Result<void> PrekeyBundle::verify() const {

@@ -112,8 +112,7 @@ Result<PrekeyMessageInfo> parse_prekey_message(ByteView message) {
   if (!p) return p.error();
   auto identity = IdentityPublicKey::from_bytes(p->sender_identity);
   if (!identity) return identity.error();
-  return PrekeyMessageInfo{std::move(*identity), p->base_key, p->signed_prekey_id,
-                           p->one_time_prekey_id};
+  return PrekeyMessageInfo{*identity, p->base_key, p->signed_prekey_id, p->one_time_prekey_id};
 }
 
 }  // namespace ferry::crypto

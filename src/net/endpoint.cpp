@@ -26,9 +26,6 @@ IoResult Endpoint::ssl_status(int ret) {
     case SSL_ERROR_SYSCALL:
       // Reset or other socket error. (A bare TCP FIN without close_notify is
       // an orderly end: SSL_OP_IGNORE_UNEXPECTED_EOF makes it ZERO_RETURN.)
-      r.status = IoStatus::error;
-      ERR_clear_error();
-      break;
     default:
       r.status = IoStatus::error;
       ERR_clear_error();

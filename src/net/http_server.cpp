@@ -10,7 +10,7 @@
 namespace ferry::net {
 namespace {
 
-constexpr size_t kMaxRequest = 8 * 1024;
+constexpr size_t kMaxRequest = size_t{8} * 1024;
 constexpr uint64_t kTimeoutMs = 5'000;
 constexpr size_t kMaxClients = 64;
 constexpr uint64_t kPauseMs = 100;  // accept paused after running out of descriptors

@@ -345,7 +345,7 @@ SocketAddress make_v6(const uint8_t* addr, const uint8_t* port) {
 }
 
 bool crc_matches(std::span<const uint8_t> header, size_t crc_offset) {
-  std::array<uint8_t, kMaxHeaderSize> copy;
+  std::array<uint8_t, kMaxHeaderSize> copy{};
   std::memcpy(copy.data(), header.data(), header.size());
   const uint32_t sent = (uint32_t{copy[crc_offset]} << 24) |
                         (uint32_t{copy[crc_offset + 1]} << 16) |

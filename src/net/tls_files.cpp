@@ -63,7 +63,7 @@ bool read_pem_file(const std::string& path, bool private_key, SecretBuffer& out,
   const bool loose = (st.st_mode & 077) != 0 && !in_credentials_directory(path);
   auto refuse_loose = [&](const char* holder) {
     char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    (void)std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
     error = holder + path + " is accessible by group or others (mode " + mode +
             "); run: chmod 600 " + path;
     return false;

@@ -21,7 +21,7 @@ struct GeneralNamesDeleter {
   void operator()(GENERAL_NAMES* g) const { GENERAL_NAMES_free(g); }
 };
 
-constexpr long kSecondsPerDay = 24 * 60 * 60;
+constexpr long kSecondsPerDay = 24L * 60 * 60;
 
 bool is_alnum(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');

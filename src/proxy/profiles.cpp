@@ -18,6 +18,7 @@ std::optional<std::string_view> profile_text(std::string_view name) {
 
 std::vector<std::string_view> profile_names() {
   std::vector<std::string_view> names;
+  names.reserve(std::size(detail::kEmbeddedProfiles));
   for (const auto& p : detail::kEmbeddedProfiles) names.push_back(p.name);
   std::sort(names.begin(), names.end());
   return names;

@@ -34,6 +34,13 @@ void raise_fd_limit(uint64_t max_connections, size_t workers) {
   }
 }
 
+// "listener NAME: why", the form every bind error takes.
+std::string listener_error(const std::string& name, const std::string& why) {
+  std::string text = "listener ";
+  text.append(name).append(": ").append(why);
+  return text;
+}
+
 size_t worker_count(const Config& c) {
   return c.workers > 0 ? c.workers : default_worker_count();
 }
@@ -128,7 +135,7 @@ bool ProxyServer::bind_new_listeners(const Runtime& rt,
       probe_opts.reuse_port = false;
       net::Fd probe = net::listen_tcp(lr->bind_address, probe_opts, error);
       if (!probe) {
-        error = "listener " + lr->config.name + ": " + error;
+        error = listener_error(lr->config.name, error);
         // Often ourselves: a listener moved to an overlapping address on the
         // same port (127.0.0.1:443 -> 0.0.0.0:443) collides with its old socket.
         for (const std::string& b : bound_) {
@@ -149,7 +156,7 @@ bool ProxyServer::bind_new_listeners(const Runtime& rt,
         opts.reuse_port = true;
         fd = net::listen_tcp(lr->bind_address, opts, error);
         if (!fd) {
-          error = "listener " + lr->config.name + ": " + error;
+          error = listener_error(lr->config.name, error);
           return false;
         }
       }
@@ -166,7 +173,7 @@ bool ProxyServer::init(std::string& error) {
   sigemptyset(&set);
   for (int s : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&set, s);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);  // SSL_write on a reset socket must not kill us
+  (void)::signal(SIGPIPE, SIG_IGN);  // SSL_write on a reset socket must not kill us
 
   started_ms_ = net::monotonic_ms();
   apply_settings(initial_);

@@ -14,7 +14,9 @@ struct QrMatrix {
   int size = 0;            // modules per side: 17 + 4 * version
   std::vector<bool> dark;  // size * size, row-major
 
-  bool at(int x, int y) const { return dark[static_cast<size_t>(y * size + x)]; }
+  bool at(int x, int y) const {
+    return dark[static_cast<size_t>(y) * static_cast<size_t>(size) + static_cast<size_t>(x)];
+  }
 };
 
 // Error correction level M, byte mode. nullopt if the text does not fit.

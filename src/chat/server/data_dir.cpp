@@ -120,8 +120,9 @@ std::optional<crypto::DhKeyPair> DataDir::load_or_create_key(bool& created, std:
     error = key_path + " is not a ferry-server key file";
     return std::nullopt;
   }
-  auto pair = crypto::dh_keypair_from_private(crypto::DhKind::x25519, crypto::as_bytes(*raw));
-  crypto::wipe(raw->data(), raw->size());
+  std::string& key = *raw;
+  auto pair = crypto::dh_keypair_from_private(crypto::DhKind::x25519, crypto::as_bytes(key));
+  crypto::wipe(key.data(), key.size());
   if (!pair) {
     error = key_path + " holds an unusable key";
     return std::nullopt;

@@ -79,7 +79,7 @@ Server::Server(ServerOptions options)
            options_.registrations_per_hour),
       bundle_budget_(options_.bundles_per_hour),
       prekey_grants_(options_.one_time_prekeys_per_hour),
-      read_buffer_(64 * 1024) {}
+      read_buffer_(size_t{64} * 1024) {}
 
 Server::~Server() {
   // Sessions first (they use the worker and the loop), then the worker.
@@ -97,7 +97,7 @@ Server::~Server() {
 void Server::block_signals() {
   sigset_t set = handled_signals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
+  (void)::signal(SIGPIPE, SIG_IGN);
 }
 
 bool Server::watch_signals(std::string& error) {

@@ -56,9 +56,9 @@ FrameDecoder::Result FrameDecoder::next(std::span<const uint8_t>& input) {
 
   // Slow path: gather the frame in buffer_.
   if (buffer_.size() < kLengthSize) {
-    size_t take = std::min(kLengthSize - buffer_.size(), input.size());
-    buffer_.insert(buffer_.end(), input.begin(), input.begin() + take);
-    input = input.subspan(take);
+    auto head = input.first(std::min(kLengthSize - buffer_.size(), input.size()));
+    buffer_.insert(buffer_.end(), head.begin(), head.end());
+    input = input.subspan(head.size());
     if (buffer_.size() < kLengthSize) return {Status::need_more, {}, ""};
     size_t length = (size_t{buffer_[0]} << 8) | buffer_[1];
     if (const char* why = check_length(length)) return fail(why);
@@ -66,10 +66,10 @@ FrameDecoder::Result FrameDecoder::next(std::span<const uint8_t>& input) {
     buffer_.reserve(kLengthSize + length);
   }
   size_t missing = kLengthSize + want_ - buffer_.size();
-  size_t take = std::min(missing, input.size());
-  buffer_.insert(buffer_.end(), input.begin(), input.begin() + take);
-  input = input.subspan(take);
-  if (take < missing) return {Status::need_more, {}, ""};
+  auto part = input.first(std::min(missing, input.size()));
+  buffer_.insert(buffer_.end(), part.begin(), part.end());
+  input = input.subspan(part.size());
+  if (part.size() < missing) return {Status::need_more, {}, ""};
   release_ = true;
   return {Status::frame, std::span<const uint8_t>(buffer_).subspan(kLengthSize), ""};
 }

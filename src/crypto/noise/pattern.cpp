@@ -211,6 +211,7 @@ size_t HandshakePattern::psk_count() const {
 
 std::vector<std::string_view> base_pattern_names() {
   std::vector<std::string_view> out;
+  out.reserve(std::size(kPatterns));
   for (const auto& row : kPatterns) out.push_back(row.name);
   return out;
 }

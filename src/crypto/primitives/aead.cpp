@@ -79,7 +79,7 @@ Result<void> gcm_decrypt(ByteView key, uint64_t n, ByteView ad, ByteView ct, Byt
   size_t pt_len = ct.size() - kAeadTagLen;
   EVP_CIPHER_CTX* ctx = thread_ctx();
   Nonce nonce = gcm_nonce(n);
-  std::array<uint8_t, kAeadTagLen> tag;
+  std::array<uint8_t, kAeadTagLen> tag{};
   std::copy(ct.end() - kAeadTagLen, ct.end(), tag.begin());
   size_t base = out.size();
   out.resize(base + pt_len);

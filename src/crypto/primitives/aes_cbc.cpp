@@ -40,7 +40,7 @@ Result<Bytes> aes256_cbc_encrypt(ByteView key, ByteView iv, ByteView plaintext) 
                               static_cast<int>(plaintext.size())) == 1 &&
             EVP_EncryptFinal_ex(ctx, out.data() + len1, &len2) == 1;
   if (!ok) return make_error(Errc::internal, "AES-CBC encryption failed");
-  out.resize(static_cast<size_t>(len1 + len2));
+  out.resize(static_cast<size_t>(len1) + static_cast<size_t>(len2));
   return out;
 }
 
@@ -60,7 +60,7 @@ Result<Bytes> aes256_cbc_decrypt(ByteView key, ByteView iv, ByteView ciphertext)
                               static_cast<int>(ciphertext.size())) == 1 &&
             EVP_DecryptFinal_ex(ctx, out.data() + len1, &len2) == 1;
   if (!ok) return make_error(Errc::malformed, "AES-CBC padding invalid");
-  out.resize(static_cast<size_t>(len1 + len2));
+  out.resize(static_cast<size_t>(len1) + static_cast<size_t>(len2));
   return out;
 }
 
