@@ -27,9 +27,11 @@ std::optional<HostPort> HostPort::parse(std::string_view text) {
     if (host.find(':') != std::string_view::npos) return std::nullopt;
   }
   if (host.empty() || host.size() > 253 || port.empty()) return std::nullopt;
+  // No '%': no DNS name has one, and inet_pton refuses an IPv6 zone index.
+  // (A '%' let "%07:443" through, which a link then spelled as a different host.)
   for (char c : host) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '-' || c == ':' || c == '_' || c == '%';
+              c == '.' || c == '-' || c == ':' || c == '_';
     if (!ok) return std::nullopt;
   }
   unsigned value = 0;

@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <map>
 
 namespace ferry::chat {
@@ -96,6 +97,13 @@ std::string base64url_encode(std::string_view bytes) {
 }
 
 std::optional<std::string> base64url_decode(std::string_view text) {
+  // Checked here, not left to libsodium: 1.0.18 (Debian 12) reads every byte
+  // from 0x80 up as '_'.
+  auto in_alphabet = [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
+  };
+  if (!std::all_of(text.begin(), text.end(), in_alphabet)) return std::nullopt;
   std::string out(text.size() * 3 / 4 + 3, '\0');
   size_t len = 0;
   const char* end = nullptr;

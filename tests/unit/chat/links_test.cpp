@@ -21,6 +21,29 @@ TEST(Base64url, RoundTripsWithoutPadding) {
   EXPECT_FALSE(base64url_decode("ab+c"));
   EXPECT_FALSE(base64url_decode("a"));
   EXPECT_FALSE(base64url_decode("abc="));
+  // One spelling per value: the unused low bits of the last character are 0.
+  EXPECT_TRUE(base64url_decode("AA"));
+  EXPECT_FALSE(base64url_decode("AB"));
+  EXPECT_TRUE(base64url_decode("AAA"));
+  EXPECT_FALSE(base64url_decode("AAB"));
+}
+
+// Regression (found by the links fuzz target): libsodium 1.0.18 reads every
+// byte from 0x80 up as '_' (63), so a link with a non-ASCII byte in its key
+// decoded to some key instead of being refused.
+TEST(Base64url, RefusesEveryByteOutsideTheAlphabet) {
+  for (int c = 0; c < 256; ++c) {
+    const bool alphabet = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                          (c >= '0' && c <= '9') || c == '-' || c == '_';
+    std::string text = "AAA";
+    text.push_back(static_cast<char>(c));
+    EXPECT_EQ(base64url_decode(text).has_value(), alphabet) << "byte " << c;
+  }
+  std::string key = base64url_encode(std::string(32, '\x07'));
+  key[10] = '\xdf';  // '_' with the top bit set
+  std::string error;
+  EXPECT_FALSE(ServerLink::parse("ferry://server?host=127.0.0.1&port=1&key=" + key, error));
+  EXPECT_NE(error.find("key"), std::string::npos) << error;
 }
 
 TEST(ServerLink, RoundTrip) {
@@ -96,6 +119,10 @@ TEST(ProxySpec, RefusesBadSpecs) {
   EXPECT_FALSE(ProxySpec::parse("ferry://proxy?host=a&port=1&tls=maybe", error));
   EXPECT_FALSE(ProxySpec::parse("ferry://proxy?port=1", error));
   EXPECT_FALSE(ProxySpec::parse("socks5://a:1", error));
+  // Found by the links fuzz target: "%07" was a host, and to_link() spelled
+  // it as host=%07, which reads back as the byte 0x07.
+  EXPECT_FALSE(ProxySpec::parse("%07:443", error));
+  EXPECT_FALSE(ProxySpec::parse("ferry://proxy?host=%2507&port=443", error));
 }
 
 }  // namespace

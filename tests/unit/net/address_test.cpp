@@ -13,8 +13,9 @@ TEST(HostPort, ParsesNamesV4AndBracketedV6) {
 }
 
 TEST(HostPort, RefusesAmbiguousOrBrokenAddresses) {
-  for (const char* bad : {"", ":80", "host", "host:", "host:0", "host:65536", "host:80x", "::1:80",
-                          "[::1]", "[::1]80", "[nothost]:80", "a b:80", "h/x:1"}) {
+  for (const char* bad :
+       {"", ":80", "host", "host:", "host:0", "host:65536", "host:80x", "::1:80", "[::1]",
+        "[::1]80", "[nothost]:80", "a b:80", "h/x:1", "%07:443", "[fe80::1%eth0]:80"}) {
     EXPECT_FALSE(HostPort::parse(bad).has_value()) << bad;
   }
 }
