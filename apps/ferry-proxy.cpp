@@ -5,10 +5,10 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <exception>
 #include <iostream>
 
 #include "common/log.h"
+#include "common/main_guard.h"
 #include "net/address.h"
 #include "net/tls.h"
 #include "proxy/config.h"
@@ -168,15 +168,6 @@ static int run(int argc, char** argv) {
   return server.run();
 }
 
-// Whatever escapes (std::bad_alloc, a thread that cannot start) ends the
-// process with one line on stderr, not std::terminate's abort and core dump.
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "ferry-proxy: fatal: " << e.what() << "\n";
-  } catch (...) {
-    std::cerr << "ferry-proxy: fatal: unknown exception\n";
-  }
-  return 1;
+  return ferry::run_guarded("ferry-proxy", run, argc, argv);
 }

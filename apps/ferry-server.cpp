@@ -6,11 +6,11 @@
 // writes it to DATA/server.link. Everything else: docs/protocol.md (Part 1).
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <exception>
 #include <iostream>
 
 #include "chat/server/server.h"
 #include "common/log.h"
+#include "common/main_guard.h"
 
 namespace {
 
@@ -148,15 +148,6 @@ static int run(int argc, char** argv) {
   return 0;
 }
 
-// Whatever escapes (std::bad_alloc, a thread that cannot start) ends the
-// process with one line on stderr, not std::terminate's abort and core dump.
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "ferry-server: fatal: " << e.what() << "\n";
-  } catch (...) {
-    std::cerr << "ferry-server: fatal: unknown exception\n";
-  }
-  return 1;
+  return ferry::run_guarded("ferry-server", run, argc, argv);
 }
