@@ -377,7 +377,7 @@ TEST(ProxyProtocol, MalformedHeadersAreClosedAtOnceAndCounted) {
     std::string bytes;
   };
   const std::vector<Case> cases = {
-      {"garbage", std::string("\x01\x02 not a header at all\r\n", 26)},
+      {"garbage", "\x01\x02 not a header at all\r\n"},
       {"http request", "GET / HTTP/1.1\r\nHost: example\r\n\r\n"},
       {"TLS ClientHello", client_hello_bytes()},
       {"v1 address out of range", "PROXY TCP4 256.1.1.1 192.0.2.1 40000 443\r\n"},
