@@ -143,9 +143,14 @@ ServerLink Messenger::server_link() {
 
 Target Messenger::target() {
   if (auto p = store_->get("proxy")) {
+    // Never fall back to a direct connection: where the server is blocked,
+    // that would show the censor who is trying to reach it.
     std::string error;
     auto spec = ProxySpec::parse(*p, error);
-    if (spec) return Target{spec->address, spec->tls, true};
+    if (!spec)
+      throw ClientError(ExitCode::error, "the stored proxy is damaged (" + error +
+                                             "); set it again with --proxy, or --proxy none");
+    return Target{spec->address, spec->tls, true};
   }
   return Target{server_link().address, false, false};
 }

@@ -84,6 +84,28 @@ TEST(ChatServer, AStartThatRunsOutOfMemoryEndsWithOneLineAndExitCode1) {
   EXPECT_NE(p.err().find("ferry-server: fatal: "), std::string::npos) << p.err();
 }
 
+// A stored proxy that no longer parses (a damaged home, or a spelling an
+// older client accepted) used to be skipped silently: the client went
+// straight to the server, in plain sight of a censor. Now it stops.
+TEST_F(ChatTest, ADamagedStoredProxyStopsTheClientInsteadOfGoingDirect) {
+  register_user("alice");
+  register_user("bob");
+  {
+    auto db = open_db(home("alice") + "/ferry.db");
+    ASSERT_TRUE(db);
+    auto st = db->prepare("INSERT OR REPLACE INTO settings(key, value) VALUES('proxy', ?1)");
+    st.bind_blob(1, std::string("%07:443"));
+    st.step();
+  }
+  const long before = server_->stats()["accepted"];
+  auto r = ferry(home("alice"), {"send", "bob", "hello"});
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("the stored proxy is damaged"), std::string::npos) << r.err;
+  EXPECT_EQ(server_->stats()["accepted"], before) << "the client connected directly";
+  // --proxy none is the way back to a direct connection.
+  EXPECT_EQ(ferry(home("alice"), {"--proxy", "none", "send", "bob", "hello"}).code, 0);
+}
+
 TEST_F(ChatTest, SendAndReceiveInOrderExactlyOnce) {
   register_user("alice");
   register_user("bob");
