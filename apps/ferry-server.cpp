@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "chat/server/server.h"
+#include "chat/wire/links.h"
 #include "common/log.h"
 #include "common/main_guard.h"
 
@@ -128,6 +129,19 @@ static int run(int argc, char** argv) {
         parse_duration_opt(drain_timeout, o.drain_timeout, "drain-timeout")}) {
     if (!err.empty()) {
       std::cerr << "ferry-server: " << err << "\n";
+      return 2;
+    }
+  }
+
+  if (!o.public_host.empty()) {
+    // The link must read back as this very host: no port, brackets, '&' or '%'.
+    ferry::chat::ServerLink probe{ferry::net::HostPort{o.public_host, 1}, {}};
+    std::string error;
+    auto back = ferry::chat::ServerLink::parse(probe.to_string(), error);
+    if (!back || back->address.host != o.public_host) {
+      std::cerr << "ferry-server: --public-host: must be a host name or an IP address, without "
+                   "port or brackets: "
+                << o.public_host << "\n";
       return 2;
     }
   }

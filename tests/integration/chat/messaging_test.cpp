@@ -8,6 +8,7 @@
 #include <map>
 
 #include "chat/db/sqlite.h"
+#include "chat/wire/links.h"
 #include "chat_fixture.h"
 #include "noise_client.h"
 
@@ -104,6 +105,28 @@ TEST_F(ChatTest, ADamagedStoredProxyStopsTheClientInsteadOfGoingDirect) {
   EXPECT_EQ(server_->stats()["accepted"], before) << "the client connected directly";
   // --proxy none is the way back to a direct connection.
   EXPECT_EQ(ferry(home("alice"), {"--proxy", "none", "send", "bob", "hello"}).code, 0);
+}
+
+// The public host goes into the link as it is: one that the link cannot
+// carry (the client would refuse the link) stops the start instead.
+TEST(ChatServer, APublicHostTheLinkCannotCarryIsRefused) {
+  for (const char* host : {"a&b", "[::1]", "example.org:7000", "fe80::1%eth0", "a b"}) {
+    TempDir dir;
+    Process p(binary("ferry-server"),
+              {"--listen", "127.0.0.1:" + std::to_string(free_port()), "--data",
+               dir.path() + "/srv", "--public-host", host},
+              dir.path());
+    auto status = p.wait_exit(10s);
+    ASSERT_TRUE(status.has_value()) << host << ": " << p.err();
+    EXPECT_EQ(*status, 2) << host << ": " << p.err();
+    EXPECT_NE(p.err().find("--public-host"), std::string::npos) << p.err();
+  }
+  RunningServer ok({"--public-host", "2001:db8::7"});
+  ASSERT_TRUE(ok.ready()) << ok.process().err();
+  std::string error;
+  auto link = ferry::chat::ServerLink::parse(ok.link(), error);
+  ASSERT_TRUE(link) << error;
+  EXPECT_EQ(link->address.host, "2001:db8::7");
 }
 
 TEST_F(ChatTest, SendAndReceiveInOrderExactlyOnce) {
