@@ -1,6 +1,7 @@
-// The outermost frame of a program: whatever escapes its body (std::bad_alloc,
-// a thread that cannot start) ends the process with one line on stderr and
-// exit code 1, not std::terminate's abort and core dump.
+// The outermost frame of a program: whatever escapes its body on the main
+// thread (a thread that cannot start, std::bad_alloc) ends the process with
+// one line on stderr and exit code 1, not std::terminate's abort and core
+// dump. Exceptions on other threads are not caught here.
 #pragma once
 
 namespace ferry {

@@ -1,7 +1,8 @@
 // A small, strict JSON (RFC 8259) reader for test-vector files. It is test
 // tooling: noise-vectors and the unit tests use it; the protocol never parses
-// JSON. Depth and size are bounded so a hostile file cannot exhaust memory
-// or the stack.
+// JSON. Depth is bounded so a hostile file cannot exhaust the stack; memory
+// grows with the file (up to about a hundred bytes per value, as in "[0,0,...]"),
+// so it reads only files it was pointed at.
 #pragma once
 
 #include <cstddef>

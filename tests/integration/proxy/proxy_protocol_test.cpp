@@ -401,8 +401,9 @@ TEST(ProxyProtocol, MalformedHeadersAreClosedAtOnceAndCounted) {
       {"v2 transport 3", v2_prefix(0x21, 0x13, 12) + ipv4_block},
       {"v2 length past our limit", v2_prefix(0x21, 0x11, 0xffff) + ipv4_block},
       {"v2 length shorter than the addresses", v2_prefix(0x21, 0x11, 8) + ipv4_block},
-      {"v2 truncated TLV", v2_prefix(0x21, 0x11, 14) + ipv4_block + "\x05\x00"},
-      {"v2 TLV overruns the header", v2_prefix(0x21, 0x11, 17) + ipv4_block + "\x05\x00\x09xy"},
+      {"v2 truncated TLV", v2_prefix(0x21, 0x11, 14) + ipv4_block + std::string("\x05\x00", 2)},
+      {"v2 TLV overruns the header",
+       v2_prefix(0x21, 0x11, 17) + ipv4_block + std::string("\x05\x00\x09xy", 5)},
       {"v2 bad CRC32C", bad_crc},
   };
   double expected = 0;
