@@ -213,6 +213,16 @@ int run_command(const std::vector<std::string>& argv_s, std::string& out, Durati
   return *status;
 }
 
+Outcome run_without_memory(const std::string& program, std::vector<std::string> args) {
+  TempDir dir;
+  args.insert(args.begin(), {"--as=19000000", "--stack=8388608", binary(program)});
+  Process p("/usr/bin/prlimit", args, dir.path());
+  Outcome o;
+  o.status = p.wait_exit(10s);
+  o.err = p.err();
+  return o;
+}
+
 net::Fd connect_to(const std::string& host, uint16_t port, Duration limit) {
   auto addr = net::SocketAddress::from_numeric(host, port);
   if (!addr) return {};

@@ -84,6 +84,18 @@ class Process {
 // Runs a command to completion (bounded); returns exit code, output in `out`.
 int run_command(const std::vector<std::string>& argv, std::string& out, Duration limit = 30s);
 
+// Runs binary(program) ARGS with so little address space (19 MB) that its
+// very first thread cannot get a stack: what run_guarded() is for. 14 to
+// 22 MB do that here; with 30 MB one thread started, and what it did while
+// main unwound made the result vary. --stack pins the thread stack size,
+// which glibc takes from RLIMIT_STACK. status: nullopt if still running
+// after 10 s (then killed).
+struct Outcome {
+  std::optional<int> status;
+  std::string err;
+};
+Outcome run_without_memory(const std::string& program, std::vector<std::string> args);
+
 // Blocking client socket helpers with deadlines.
 net::Fd connect_to(const std::string& host, uint16_t port, Duration limit = 5s);
 bool send_all(int fd, const void* data, size_t len, Duration limit = 10s);
