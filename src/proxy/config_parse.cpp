@@ -7,6 +7,7 @@
 #include <limits>
 #include <utility>
 
+#include "net/host_names.h"
 #include "proxy/config.h"
 #include "proxy/config_checks.h"
 #include "proxy/config_text.h"
@@ -97,8 +98,8 @@ class Parser {
                "stats", "limits", "tls", "listener", "upstream"});
     get_count(root, "", "max_connections", 1, kMaxCount, c.max_connections);
     if (auto n = get_string(root, "", "public_host", c.public_host)) {
-      if (!c.public_host.empty() && !values::is_dns_name(c.public_host) &&
-          !values::is_ip_literal(c.public_host)) {
+      if (!c.public_host.empty() && !net::is_dns_name(c.public_host) &&
+          !net::is_ip_literal(c.public_host)) {
         fail(*n, "public_host", "must be a host name or an IP address, without port or brackets");
       }
     }
@@ -302,7 +303,7 @@ class Parser {
     if (auto* a = get_string_array(t, "tls", "san_dns", kMaxSanEntries)) {
       for (size_t i = 0; i < a->size(); ++i) {
         std::string s((*a)[i].as_string()->get());
-        if (!values::is_dns_name(s, true)) {
+        if (!net::is_dns_name(s, true)) {
           fail((*a)[i], text::index("tls.san_dns", i), "not a DNS name");
         }
         out.san_dns.push_back(std::move(s));
@@ -311,7 +312,7 @@ class Parser {
     if (auto* a = get_string_array(t, "tls", "san_ip", kMaxSanEntries)) {
       for (size_t i = 0; i < a->size(); ++i) {
         std::string s((*a)[i].as_string()->get());
-        if (!values::is_ip_literal(s)) {
+        if (!net::is_ip_literal(s)) {
           fail((*a)[i], text::index("tls.san_ip", i), "not an IPv4 or IPv6 address");
         }
         out.san_ip.push_back(std::move(s));
@@ -360,7 +361,7 @@ class Parser {
       const toml::node& n = (*servers)[i];
       std::string key = text::index(text::join(path, "servers"), i);
       auto hp = net::HostPort::parse(n.as_string()->get());
-      if (!hp || !(values::is_ip_literal(hp->host) || values::is_dns_name(hp->host))) {
+      if (!hp || !(net::is_ip_literal(hp->host) || net::is_dns_name(hp->host))) {
         fail(n, key,
              "not a server address: expected \"HOST:PORT\" or \"[IPv6]:PORT\", port 1 to 65535");
       }

@@ -1,15 +1,10 @@
 #include "proxy/config_values.h"
 
-#include <arpa/inet.h>
-
 namespace ferry::proxy::values {
 namespace {
 
 bool is_alnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
 }
 
 template <typename Pred>
@@ -115,31 +110,6 @@ std::optional<IoUring> parse_io_uring(std::string_view text) {
 
 bool is_log_level(std::string_view text) {
   return text == "debug" || text == "info" || text == "warn" || text == "error";
-}
-
-bool is_ip_literal(std::string_view text) {
-  if (text.empty() || text.size() > INET6_ADDRSTRLEN) return false;
-  std::string s(text);
-  unsigned char buf[sizeof(in6_addr)];
-  return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
-}
-
-bool is_dns_name(std::string_view text, bool allow_wildcard) {
-  if (allow_wildcard && text.starts_with("*.")) text.remove_prefix(2);
-  if (text.empty() || text.size() > 253) return false;
-  std::string_view last;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t dot = text.find('.', start);
-    if (dot == std::string_view::npos) dot = text.size();
-    std::string_view label = text.substr(start, dot - start);
-    if (label.empty() || label.size() > 63) return false;
-    if (label.front() == '-' || label.back() == '-') return false;
-    if (!all_of(label, [](char c) { return is_alnum(c) || c == '-' || c == '_'; })) return false;
-    last = label;
-    start = dot + 1;
-  }
-  return !all_of(last, is_digit);
 }
 
 bool is_upstream_name(std::string_view text) {

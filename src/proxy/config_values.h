@@ -30,12 +30,6 @@ inline constexpr std::string_view kCpuAffinityNames = "auto, none";
 inline constexpr std::string_view kIoUringNames = "auto, off";
 inline constexpr std::string_view kLogLevelNames = "debug, info, warn, error";
 
-// A numeric IPv4 or IPv6 address, without brackets or port.
-bool is_ip_literal(std::string_view text);
-// A DNS host name: dot-separated labels of letters, digits, '-' and '_', at
-// most 253 characters, and not all-numeric at the end (so "10.1" can never be
-// read as an abbreviated IPv4 address). With allow_wildcard, "*.example.org".
-bool is_dns_name(std::string_view text, bool allow_wildcard = false);
 // [A-Za-z0-9_-]+: upstream names appear in TOML keys and metrics labels.
 bool is_upstream_name(std::string_view text);
 // Listener names are metrics labels: 1..128 of [A-Za-z0-9_.:[]-].
